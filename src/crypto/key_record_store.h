@@ -34,6 +34,9 @@ class KeyRecordStore {
   virtual Status Scan(std::string_view prefix,
                       const std::function<Status(std::string_view key,
                                                  common::ByteView value)>& visit) = 0;
+  // Makes deleted records unrecoverable from the underlying files (no stale copy in
+  // logs or old tables). Called after a crypto-shred.
+  virtual Status PurgeDeleted() = 0;
 };
 
 class InMemoryKeyRecordStore final : public KeyRecordStore {
@@ -42,6 +45,7 @@ class InMemoryKeyRecordStore final : public KeyRecordStore {
   Status Apply(const std::vector<KeyRecordWrite>& writes) override;
   Status Scan(std::string_view prefix,
               const std::function<Status(std::string_view, common::ByteView)>& visit) override;
+  Status PurgeDeleted() override { return Status::Ok(); }
 
  private:
   std::mutex mu_;

@@ -1,0 +1,49 @@
+// RocksDbKv: the embedded storage engine, one RocksDB column family per keyspace.
+// This is the default engine and stays first-class: everything custos stores goes
+// through it unless an operator configures PostgreSQL/Redis for scale-out.
+// Thread-safety: safe for concurrent use (RocksDB's own guarantees).
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "storage/kv.h"
+
+namespace custos::storage {
+
+struct RocksDbOptions {
+  // Directory holding the RocksDB files. Created when missing and create_if_missing.
+  std::string path;
+  bool create_if_missing = true;
+  // Shared LRU block cache for all keyspaces, in MiB. Default 64.
+  size_t block_cache_mib = 64;
+  // Background compaction/flush threads. Default 2 (this is a 2-core target).
+  int background_threads = 2;
+};
+
+class RocksDbKv final : public Kv {
+ public:
+  // Opens (or creates) the database with every keyspace's column family. Errors:
+  // Unavailable when another process holds the database, DataLoss on corruption.
+  static Result<std::unique_ptr<RocksDbKv>> Open(const RocksDbOptions& options);
+  ~RocksDbKv() override;
+
+  Result<std::optional<std::string>> Get(Keyspace keyspace, std::string_view key,
+                                         const ReadOptions& options = {}) override;
+  Status Put(Keyspace keyspace, std::string_view key, std::string_view value,
+             const WriteOptions& options = {}) override;
+  Status Delete(Keyspace keyspace, std::string_view key,
+                const WriteOptions& options = {}) override;
+  Status Write(const WriteBatch& batch, const WriteOptions& options = {}) override;
+  std::unique_ptr<Iterator> NewIterator(Keyspace keyspace,
+                                        const ReadOptions& options = {}) override;
+  std::shared_ptr<const Snapshot> GetSnapshot() override;
+  Status PurgeDeleted(Keyspace keyspace) override;
+
+ private:
+  struct Impl;
+  explicit RocksDbKv(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace custos::storage
