@@ -22,8 +22,9 @@ constexpr std::string_view kSharePrefix = "custos-share-v1:";
 
 void SodiumFill(unsigned char* buffer, unsigned int size) { randombytes_buf(buffer, size); }
 
-// libgfshare takes its RNG through a global function pointer; point it at libsodium's
-// CSPRNG exactly once (its default is a non-cryptographic generator).
+// libgfshare takes its RNG through a global function pointer (Debian's build leaves it
+// unset, and the library calls it even when freeing a context); point it at
+// libsodium's CSPRNG exactly once.
 void UseSodiumRandomForGfshare() {
   static std::once_flag once;
   std::call_once(once, [] {
@@ -78,6 +79,8 @@ Result<std::vector<Share>> SplitSecret(const SecretBytes& secret, int count, int
 
 Result<SecretBytes> CombineShares(const std::vector<Share>& shares) {
   if (shares.empty()) return InvalidArgumentError("no unseal shares given");
+  // gfshare_ctx_free scrubs with the RNG hook too, so it must be set on this path.
+  UseSodiumRandomForGfshare();
   const uint8_t threshold = shares[0].threshold;
   const size_t size = shares[0].y.size();
   std::vector<uint8_t> xs;
