@@ -11,6 +11,13 @@ if(CUSTOS_SANITIZE)
     -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
   target_link_options(custos_build_flags INTERFACE -fsanitize=address,undefined)
 endif()
+if(CUSTOS_FUZZ)
+  # Coverage instrumentation for all custos code, so libFuzzer explores the parsers,
+  # not just the harness; the harnesses add -fsanitize=fuzzer at link time.
+  target_compile_options(custos_build_flags INTERFACE
+    -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer)
+  target_link_options(custos_build_flags INTERFACE -fsanitize=address,undefined)
+endif()
 target_include_directories(custos_build_flags INTERFACE ${PROJECT_SOURCE_DIR}/src)
 
 # custos_module(NAME DEPS ...): a static library from every .cc in src/NAME

@@ -77,6 +77,7 @@ std::string SealConfig::ToJson() const {
     case SealMode::kPkcs11:
       j["pkcs11_module"] = pkcs11_module;
       j["pkcs11_token_label"] = pkcs11_token_label;
+      j["pkcs11_key_prefix"] = pkcs11_key_prefix;
       break;
   }
   return j.dump(2) + "\n";
@@ -124,6 +125,10 @@ Result<SealConfig> SealConfig::FromJson(std::string_view json, std::string_view 
       c.mode = SealMode::kPkcs11;
       c.pkcs11_module = j.at("pkcs11_module").get<std::string>();
       c.pkcs11_token_label = j.at("pkcs11_token_label").get<std::string>();
+      c.pkcs11_key_prefix = j.at("pkcs11_key_prefix").get<std::string>();
+      if (c.pkcs11_key_prefix.empty() || c.pkcs11_key_prefix.size() > 24) {
+        return DataLossError(where + ": 'pkcs11_key_prefix' must be 1 to 24 characters");
+      }
     } else {
       return DataLossError(where + ": unknown seal mode '" + mode +
                            "' (expected shamir, passphrase or pkcs11)");
@@ -216,6 +221,7 @@ SealConfig InitPkcs11(std::string module_path, std::string token_label) {
   c.mode = SealMode::kPkcs11;
   c.pkcs11_module = std::move(module_path);
   c.pkcs11_token_label = std::move(token_label);
+  c.pkcs11_key_prefix = "custos-" + common::HexEncode(RandomBytes(4)) + "-kek-v";
   return c;
 }
 

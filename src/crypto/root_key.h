@@ -45,6 +45,9 @@ struct SealConfig {
   // pkcs11
   std::string pkcs11_module;
   std::string pkcs11_token_label;
+  // Label prefix of this directory's KEK objects ("custos-<random>-kek-v"), so several
+  // data directories can share one token without touching each other's keys.
+  std::string pkcs11_key_prefix;
 
   std::string ToJson() const;
   // `source` names the file in error messages.

@@ -130,6 +130,7 @@ Result<std::unique_ptr<crypto::KekBackend>> MakeBackend(const crypto::SealConfig
     crypto::Pkcs11Options options;
     options.module_path = seal.pkcs11_module;
     options.token_label = seal.pkcs11_token_label;
+    options.key_label_prefix = seal.pkcs11_key_prefix;
     options.pin = material.pkcs11_pin->Clone();
     CUSTOS_ASSIGN_OR_RETURN(std::unique_ptr<crypto::Pkcs11KekBackend> backend,
                             crypto::Pkcs11KekBackend::Open(options));

@@ -91,5 +91,17 @@ check "pkcs11 rotate" 0 "$custos" keys rotate --dir "$p" --pin-file "$work/pin"
 check "pkcs11 get after rotate" 0 "$custos" data get --dir "$p" --pin-file "$work/pin" --owner fv:h:1 k
 contains "pkcs11 value after rotate" "hsm-plaintext"
 
+# A second data directory on the same token keeps its own KEKs.
+q="$work/pkcs11data2"
+check "pkcs11 second dir" 0 "$custos" init --dir "$q" --pkcs11-module "$module" --pkcs11-token custos-test --pin-file "$work/pin"
+check "pkcs11 second put" 0 "$custos" data put --dir "$q" --pin-file "$work/pin" --owner fv:h:1 k "other-dir"
+check "pkcs11 second rotate" 0 "$custos" keys rotate --dir "$q" --pin-file "$work/pin"
+check "pkcs11 second rotate again" 0 "$custos" keys rotate --dir "$q" --pin-file "$work/pin" --json
+contains "second dir at v3" '"kek_version": 3'
+check "first dir still v2" 0 "$custos" keys status --dir "$p" --pin-file "$work/pin" --json
+contains "first dir version" '"current_kek_version": 2'
+check "first dir data intact" 0 "$custos" data get --dir "$p" --pin-file "$work/pin" --owner fv:h:1 k
+contains "first dir value" "hsm-plaintext"
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
