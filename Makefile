@@ -53,4 +53,4 @@ format-check:
 	find src tests bench tools fuzz -name '*.h' -o -name '*.cc' | xargs clang-format --dry-run -Werror
 
 clean:
-	rm -rf $(BUILD) build-asan build-fuzz
+	rm -rf $(BUILD) build-asan build-fuzzers

@@ -1,6 +1,5 @@
 // `custos data put|get|list`: encrypted records by owner, for operators and tests.
 #include <iostream>
-
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"

@@ -1,6 +1,5 @@
 // `custos init` and `custos unseal`.
 #include <iostream>
-
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
@@ -43,8 +42,8 @@ int RunInit(const InitFlags& f) {
     if (f.kdf == "interactive") {
       cost = crypto::PassphraseCost::Interactive();
     } else if (f.kdf != "moderate") {
-      return Fail(InvalidArgumentError("--kdf must be 'interactive' or 'moderate', got '" +
-                                       f.kdf + "'"));
+      return Fail(
+          InvalidArgumentError("--kdf must be 'interactive' or 'moderate', got '" + f.kdf + "'"));
     }
     Result<crypto::PassphraseInit> init = crypto::InitPassphrase(*pass, cost);
     if (!init.ok()) return Fail(init.status());
@@ -73,8 +72,8 @@ int RunInit(const InitFlags& f) {
     std::cout << j.dump(2) << "\n";
     return 0;
   }
-  std::cout << "Initialized custos data directory " << f.dir << " (seal: "
-            << crypto::SealModeName(seal.mode) << ", KEK v"
+  std::cout << "Initialized custos data directory " << f.dir
+            << " (seal: " << crypto::SealModeName(seal.mode) << ", KEK v"
             << (*dir)->keyring().current_kek_version() << ")\n";
   if (!shares.empty()) {
     std::cout << "\nUnseal shares (" << f.threshold << " of " << f.shares
@@ -112,8 +111,7 @@ void AddInitCommand(CLI::App& app, int* exit_code) {
   CLI::App* cmd = app.add_subcommand(
       "init", "Create a data directory and its root of trust (Shamir shares by default)");
   cmd->add_option("--dir", flags->dir, "Data directory to create")->required();
-  cmd->add_option("--shares", flags->shares, "Number of unseal shares")
-      ->check(CLI::Range(2, 255));
+  cmd->add_option("--shares", flags->shares, "Number of unseal shares")->check(CLI::Range(2, 255));
   cmd->add_option("--threshold", flags->threshold, "Shares needed to unseal")
       ->check(CLI::Range(2, 255));
   cmd->add_option("--passphrase-file", flags->passphrase_file,

@@ -1,6 +1,5 @@
 // `custos keys status|rotate|min-decryption-version|destroy-retired|shred`.
 #include <iostream>
-
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
@@ -149,8 +148,8 @@ void AddKeysCommands(CLI::App& app, int* exit_code) {
   cmd->callback([min, exit_code] { *exit_code = RunMinVersion(*min); });
 
   auto destroy = std::make_shared<KeysFlags>();
-  cmd = keys->add_subcommand("destroy-retired",
-                             "Destroy KEKs below the minimum decryption version");
+  cmd =
+      keys->add_subcommand("destroy-retired", "Destroy KEKs below the minimum decryption version");
   AddCommonFlags(cmd, *destroy);
   cmd->callback([destroy, exit_code] { *exit_code = RunDestroyRetired(*destroy); });
 

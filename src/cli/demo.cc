@@ -55,22 +55,22 @@ int FilesContaining(const std::string& dir, std::string_view needle) {
 }
 
 Status WriteRows(storage::DataDir& dir, const char* owner, std::span<const Record> rows) {
-  CUSTOS_ASSIGN_OR_RETURN(auto space, storage::EncryptedKeyspace::Open(
-                                          dir.kv(), storage::Keyspace::kOnline, dir.keyring(),
-                                          owner));
+  CUSTOS_ASSIGN_OR_RETURN(
+      auto space,
+      storage::EncryptedKeyspace::Open(dir.kv(), storage::Keyspace::kOnline, dir.keyring(), owner));
   storage::WriteBatch batch;
   for (const Record& r : rows) space.PutTo(batch, std::string(owner) + "/" + r.key, r.value);
   CUSTOS_RETURN_IF_ERROR(dir.kv().Write(batch));
-  std::cout << "    wrote " << rows.size() << " records for " << owner << " (DEK "
-            << space.dek_id() << ")\n";
+  std::cout << "    wrote " << rows.size() << " records for " << owner << " (DEK " << space.dek_id()
+            << ")\n";
   return Status::Ok();
 }
 
 Status ReadRows(storage::DataDir& dir, const char* owner, std::span<const Record> rows) {
   CUSTOS_ASSIGN_OR_RETURN(auto key, dir.keyring().GetDataKey(owner));
-  CUSTOS_ASSIGN_OR_RETURN(auto space, storage::EncryptedKeyspace::Open(
-                                          dir.kv(), storage::Keyspace::kOnline, dir.keyring(),
-                                          owner));
+  CUSTOS_ASSIGN_OR_RETURN(
+      auto space,
+      storage::EncryptedKeyspace::Open(dir.kv(), storage::Keyspace::kOnline, dir.keyring(), owner));
   for (const Record& r : rows) {
     CUSTOS_ASSIGN_OR_RETURN(auto value, space.Get(std::string(owner) + "/" + r.key));
     CUSTOS_RETURN_IF_ERROR(Check(value && *value == r.value, "read back equals what was written"));
@@ -82,8 +82,7 @@ Status ReadRows(storage::DataDir& dir, const char* owner, std::span<const Record
 Status RunDemo(std::string dir_path) {
   const bool temporary = dir_path.empty();
   if (temporary) {
-    dir_path = (fs::temp_directory_path() /
-                ("custos-demo-" + std::to_string(::getpid()))).string();
+    dir_path = (fs::temp_directory_path() / ("custos-demo-" + std::to_string(::getpid()))).string();
   }
   std::cout << "custos demo: the key hierarchy and encrypted storage\n"
             << "data directory: " << dir_path << "\n";
@@ -92,8 +91,8 @@ Status RunDemo(std::string dir_path) {
   CUSTOS_ASSIGN_OR_RETURN(crypto::ShamirInit init, crypto::InitShamir(5, 3));
   std::vector<std::string> shares = init.shares;
   {
-    CUSTOS_ASSIGN_OR_RETURN(auto dir, storage::DataDir::Create(dir_path, init.config,
-                                                               std::move(init.root_key), {}));
+    CUSTOS_ASSIGN_OR_RETURN(
+        auto dir, storage::DataDir::Create(dir_path, init.config, std::move(init.root_key), {}));
     for (size_t i = 0; i < shares.size(); ++i) {
       std::cout << "    share " << i + 1 << ": " << shares[i].substr(0, 28) << "...\n";
     }
@@ -114,8 +113,8 @@ Status RunDemo(std::string dir_path) {
   }
 
   Step(3, "unseal with shares 4, 1 and 3 (any order), write encrypted records");
-  CUSTOS_ASSIGN_OR_RETURN(auto dir, storage::DataDir::Open(
-                                        dir_path, {.shares = {shares[3], shares[0], shares[2]}}));
+  CUSTOS_ASSIGN_OR_RETURN(
+      auto dir, storage::DataDir::Open(dir_path, {.shares = {shares[3], shares[0], shares[2]}}));
   std::cout << "    unsealed: root key matches its canary\n";
   CUSTOS_RETURN_IF_ERROR(WriteRows(*dir, kDriverOwner, kDriverRows));
   CUSTOS_RETURN_IF_ERROR(WriteRows(*dir, kCustomerOwner, kCustomerRows));
@@ -157,12 +156,12 @@ Status RunDemo(std::string dir_path) {
 
   Step(7, "reopen with shares 5, 2 and 1: everything persisted");
   dir.reset();
-  CUSTOS_ASSIGN_OR_RETURN(dir, storage::DataDir::Open(
-                                   dir_path, {.shares = {shares[4], shares[1], shares[0]}}));
+  CUSTOS_ASSIGN_OR_RETURN(
+      dir, storage::DataDir::Open(dir_path, {.shares = {shares[4], shares[1], shares[0]}}));
   std::cout << "    current KEK v" << dir->keyring().current_kek_version() << "\n";
   CUSTOS_RETURN_IF_ERROR(ReadRows(*dir, kDriverOwner, kDriverRows));
-  CUSTOS_RETURN_IF_ERROR(Check(!dir->keyring().GetDataKey(kCustomerOwner).ok(),
-                               "the shred survives a restart"));
+  CUSTOS_RETURN_IF_ERROR(
+      Check(!dir->keyring().GetDataKey(kCustomerOwner).ok(), "the shred survives a restart"));
   std::cout << "    " << kCustomerOwner << " stays shredded\n";
 
   Step(8, "no plaintext on disk");

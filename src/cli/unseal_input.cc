@@ -53,7 +53,8 @@ Result<storage::UnsealMaterial> ReadUnsealMaterial(const std::string& dir,
     }
     case crypto::SealMode::kPassphrase: {
       if (flags.passphrase_file.empty()) {
-        return FailedPreconditionError("data directory " + dir + " is sealed with a passphrase: "
+        return FailedPreconditionError("data directory " + dir +
+                                       " is sealed with a passphrase: "
                                        "pass --passphrase-file FILE (or - for stdin)");
       }
       CUSTOS_ASSIGN_OR_RETURN(crypto::SecretBytes p,
@@ -63,8 +64,10 @@ Result<storage::UnsealMaterial> ReadUnsealMaterial(const std::string& dir,
     }
     case crypto::SealMode::kPkcs11: {
       if (flags.pin_file.empty()) {
-        return FailedPreconditionError("data directory " + dir + " keeps its keys in PKCS#11 "
-                                       "token '" + seal.pkcs11_token_label +
+        return FailedPreconditionError("data directory " + dir +
+                                       " keeps its keys in PKCS#11 "
+                                       "token '" +
+                                       seal.pkcs11_token_label +
                                        "': pass --pin-file FILE (or - for stdin)");
       }
       CUSTOS_ASSIGN_OR_RETURN(crypto::SecretBytes pin, ReadSecretLine(flags.pin_file, "PIN"));

@@ -25,8 +25,8 @@ Result<Bytes> SodiumBase64Decode(std::string_view text, int variant, std::string
   Bytes out(text.size() / 4 * 3 + 3);
   size_t out_len = 0;
   const char* end = nullptr;
-  if (sodium_base642bin(out.data(), out.size(), text.data(), text.size(), nullptr, &out_len,
-                        &end, variant) != 0 ||
+  if (sodium_base642bin(out.data(), out.size(), text.data(), text.size(), nullptr, &out_len, &end,
+                        variant) != 0 ||
       end != text.data() + text.size()) {
     size_t at = end ? static_cast<size_t>(end - text.data()) : 0;
     return InvalidArgumentError("invalid " + std::string(name) + " near offset " +

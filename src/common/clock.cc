@@ -39,8 +39,7 @@ unsigned DaysInMonth(int64_t y, unsigned m) {
 }  // namespace
 
 TimePoint SystemClock::Now() const {
-  return std::chrono::time_point_cast<std::chrono::microseconds>(
-      std::chrono::system_clock::now());
+  return std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now());
 }
 
 int64_t ToUnixMicros(TimePoint t) { return t.time_since_epoch().count(); }
@@ -76,8 +75,8 @@ std::string FormatRfc3339(TimePoint t) {
 Result<TimePoint> ParseRfc3339(std::string_view s) {
   size_t pos = 0;
   auto fail = [&](std::string_view what) {
-    return InvalidArgumentError("invalid RFC 3339 timestamp '" + std::string(s) + "': " +
-                                std::string(what) + " at offset " + std::to_string(pos) +
+    return InvalidArgumentError("invalid RFC 3339 timestamp '" + std::string(s) +
+                                "': " + std::string(what) + " at offset " + std::to_string(pos) +
                                 " (expected e.g. 2026-01-31T12:00:00Z)");
   };
   auto digits = [&](size_t n, int64_t& out) {
@@ -101,8 +100,7 @@ Result<TimePoint> ParseRfc3339(std::string_view s) {
   int64_t y, mo, d, h, mi, se;
   if (!digits(4, y)) return fail("expected a 4-digit year");
   if (!expect('-') || !digits(2, mo) || mo < 1 || mo > 12) return fail("expected month 01-12");
-  if (!expect('-') || !digits(2, d) || d < 1 ||
-      d > DaysInMonth(y, static_cast<unsigned>(mo))) {
+  if (!expect('-') || !digits(2, d) || d < 1 || d > DaysInMonth(y, static_cast<unsigned>(mo))) {
     return fail("expected a valid day of month");
   }
   if (!(expect('T') || expect('t') || expect(' '))) return fail("expected 'T'");

@@ -35,8 +35,8 @@ Status ValidateId(std::string_view id, std::string_view prefix) {
   std::string expected_prefix(prefix);
   expected_prefix.push_back('_');
   if (id.substr(0, expected_prefix.size()) != expected_prefix) {
-    return InvalidArgumentError("id '" + std::string(id) + "' must start with '" +
-                                expected_prefix + "'");
+    return InvalidArgumentError("id '" + std::string(id) + "' must start with '" + expected_prefix +
+                                "'");
   }
   std::string_view rest = id.substr(expected_prefix.size());
   if (rest.size() != kIdChars) {

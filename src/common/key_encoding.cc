@@ -10,9 +10,8 @@ void PutBigEndian(std::string& out, uint64_t v, int bytes) {
 
 Result<uint64_t> TakeBigEndian(std::string_view& rest, size_t bytes, std::string_view what) {
   if (rest.size() < bytes) {
-    return InvalidArgumentError("key too short: expected " + std::to_string(bytes) +
-                                " bytes for " + std::string(what) + ", have " +
-                                std::to_string(rest.size()));
+    return InvalidArgumentError("key too short: expected " + std::to_string(bytes) + " bytes for " +
+                                std::string(what) + ", have " + std::to_string(rest.size()));
   }
   uint64_t v = 0;
   for (size_t i = 0; i < bytes; ++i) v = (v << 8) | static_cast<uint8_t>(rest[i]);

@@ -73,7 +73,7 @@ Status UnimplementedError(std::string message);
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : state_(std::in_place_index<1>, std::move(value)) {}  // NOLINT
+  Result(T value) : state_(std::in_place_index<1>, std::move(value)) {}        // NOLINT
   Result(Status status) : state_(std::in_place_index<0>, std::move(status)) {  // NOLINT
     if (std::get<0>(state_).ok()) {
       state_.template emplace<0>(InternalError("Result constructed from an OK status"));
@@ -100,7 +100,9 @@ class [[nodiscard]] Result {
 namespace detail {
 inline Status ToStatus(const Status& s) { return s; }
 template <typename T>
-Status ToStatus(const Result<T>& r) { return r.status(); }
+Status ToStatus(const Result<T>& r) {
+  return r.status();
+}
 }  // namespace detail
 
 }  // namespace custos
@@ -109,10 +111,10 @@ Status ToStatus(const Result<T>& r) { return r.status(); }
 #define CUSTOS_STATUS_CONCAT(a, b) CUSTOS_STATUS_CONCAT_INNER(a, b)
 
 // Returns the Status of `expr` (a Status or Result) from the enclosing function if not OK.
-#define CUSTOS_RETURN_IF_ERROR(expr)                                          \
-  do {                                                                        \
-    ::custos::Status custos_status_ = ::custos::detail::ToStatus((expr));     \
-    if (!custos_status_.ok()) return custos_status_;                          \
+#define CUSTOS_RETURN_IF_ERROR(expr)                                      \
+  do {                                                                    \
+    ::custos::Status custos_status_ = ::custos::detail::ToStatus((expr)); \
+    if (!custos_status_.ok()) return custos_status_;                      \
   } while (false)
 
 // `lhs` = the value of Result `expr`, or returns its Status from the enclosing function.

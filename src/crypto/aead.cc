@@ -79,8 +79,8 @@ void Aead::SealTo(common::ByteView plaintext, common::ByteView ad, common::Bytes
   EVP_CIPHER_CTX* ctx = ThreadCipherCtx();
   int len = 0;
   bool ok = EVP_EncryptInit_ex2(ctx, Aes256Gcm(), impl_->key.span().data(), nonce, nullptr) == 1;
-  ok = ok && (ad.empty() ||
-              EVP_EncryptUpdate(ctx, nullptr, &len, ad.data(), ClampLen(ad.size())) == 1);
+  ok = ok &&
+       (ad.empty() || EVP_EncryptUpdate(ctx, nullptr, &len, ad.data(), ClampLen(ad.size())) == 1);
   ok = ok && (plaintext.empty() || EVP_EncryptUpdate(ctx, body, &len, plaintext.data(),
                                                      ClampLen(plaintext.size())) == 1);
   ok = ok && EVP_EncryptFinal_ex(ctx, body + plaintext.size(), &len) == 1;
@@ -114,12 +114,12 @@ Status Aead::OpenTo(common::ByteView sealed, common::ByteView ad, common::Bytes&
   EVP_CIPHER_CTX* ctx = ThreadCipherCtx();
   int len = 0;
   bool ok = EVP_DecryptInit_ex2(ctx, Aes256Gcm(), impl_->key.span().data(), nonce, nullptr) == 1;
-  ok = ok && (ad.empty() ||
-              EVP_DecryptUpdate(ctx, nullptr, &len, ad.data(), ClampLen(ad.size())) == 1);
-  ok = ok && (body_len == 0 || EVP_DecryptUpdate(ctx, out.data() + start, &len, body,
-                                                 ClampLen(body_len)) == 1);
-  ok = ok && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, kTagSize,
-                                 const_cast<uint8_t*>(tag)) == 1;
+  ok = ok &&
+       (ad.empty() || EVP_DecryptUpdate(ctx, nullptr, &len, ad.data(), ClampLen(ad.size())) == 1);
+  ok = ok && (body_len == 0 ||
+              EVP_DecryptUpdate(ctx, out.data() + start, &len, body, ClampLen(body_len)) == 1);
+  ok = ok &&
+       EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, kTagSize, const_cast<uint8_t*>(tag)) == 1;
   ok = ok && EVP_DecryptFinal_ex(ctx, out.data() + start + body_len, &len) == 1;
   if (!ok) {
     Zeroize({out.data() + start, body_len});

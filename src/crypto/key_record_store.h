@@ -31,9 +31,9 @@ class KeyRecordStore {
   virtual Status Apply(const std::vector<KeyRecordWrite>& writes) = 0;
   // Calls `visit` for each record whose key starts with `prefix`, in key order;
   // stops early and returns the first non-OK status `visit` returns.
-  virtual Status Scan(std::string_view prefix,
-                      const std::function<Status(std::string_view key,
-                                                 common::ByteView value)>& visit) = 0;
+  virtual Status Scan(
+      std::string_view prefix,
+      const std::function<Status(std::string_view key, common::ByteView value)>& visit) = 0;
   // Makes deleted records unrecoverable from the underlying files (no stale copy in
   // logs or old tables). Called after a crypto-shred.
   virtual Status PurgeDeleted() = 0;

@@ -80,7 +80,8 @@ struct Keyring::DekRecord {
     return common::ToBytes(w.data());
   }
   static Result<DekRecord> Decode(std::string_view owner, common::ByteView bytes) {
-    common::ByteReader r(common::AsChars(bytes), "data key record for '" + std::string(owner) + "'");
+    common::ByteReader r(common::AsChars(bytes),
+                         "data key record for '" + std::string(owner) + "'");
     DekRecord d;
     CUSTOS_ASSIGN_OR_RETURN(uint8_t format, r.U8());
     if (format != kRecordFormat) {
@@ -99,9 +100,12 @@ struct Keyring::DekRecord {
 
 std::string_view KekStateName(KekState state) {
   switch (state) {
-    case KekState::kActive: return "active";
-    case KekState::kRetired: return "retired";
-    case KekState::kDestroyed: return "destroyed";
+    case KekState::kActive:
+      return "active";
+    case KekState::kRetired:
+      return "retired";
+    case KekState::kDestroyed:
+      return "destroyed";
   }
   return "unknown";
 }
@@ -111,8 +115,7 @@ Keyring::Keyring(std::unique_ptr<KekBackend> backend, KeyRecordStore& store,
     : backend_(std::move(backend)), store_(store), clock_(clock), options_(options) {}
 
 Result<std::unique_ptr<Keyring>> Keyring::Open(std::unique_ptr<KekBackend> backend,
-                                               KeyRecordStore& store,
-                                               const common::Clock& clock,
+                                               KeyRecordStore& store, const common::Clock& clock,
                                                KeyringOptions options) {
   if (options.rewrap_batch_size == 0) options.rewrap_batch_size = 1;
   std::unique_ptr<Keyring> keyring(new Keyring(std::move(backend), store, clock, options));
@@ -158,8 +161,8 @@ Status Keyring::Load() {
     return Status::Ok();
   }));
   if (!keks_.contains(current_version_)) {
-    return DataLossError("keyring metadata names KEK version " +
-                         std::to_string(current_version_) + " but no such KEK record exists");
+    return DataLossError("keyring metadata names KEK version " + std::to_string(current_version_) +
+                         " but no such KEK record exists");
   }
   return Status::Ok();
 }
@@ -182,8 +185,7 @@ Result<std::shared_ptr<const DataKey>> Keyring::GetDataKey(std::string_view owne
   return LoadDataKey(owner, /*create=*/false);
 }
 
-Result<std::shared_ptr<const DataKey>> Keyring::LoadDataKey(std::string_view owner,
-                                                            bool create) {
+Result<std::shared_ptr<const DataKey>> Keyring::LoadDataKey(std::string_view owner, bool create) {
   if (owner.empty()) return InvalidArgumentError("data key owner must not be empty");
   std::lock_guard admin(admin_mu_);
   {
@@ -208,9 +210,8 @@ Result<std::shared_ptr<const DataKey>> Keyring::LoadDataKey(std::string_view own
   rec.created_us = common::ToUnixMicros(clock_.Now());
   rec.kek_version = current_kek_version();
   SecretBytes dek = SecretBytes::Random(Aead::kKeySize);
-  CUSTOS_ASSIGN_OR_RETURN(rec.wrapped,
-                          backend_->Wrap(rec.kek_version, dek, DekWrapAd(owner, rec.id,
-                                                                         rec.kek_version)));
+  CUSTOS_ASSIGN_OR_RETURN(
+      rec.wrapped, backend_->Wrap(rec.kek_version, dek, DekWrapAd(owner, rec.id, rec.kek_version)));
   CUSTOS_RETURN_IF_ERROR(store_.Apply({{DekKey(owner), rec.Encode()}}));
   CUSTOS_ASSIGN_OR_RETURN(Aead aead, Aead::Create(dek));
   auto key = std::make_shared<const DataKey>(std::string(owner), rec.id, std::move(aead));
@@ -271,28 +272,28 @@ Result<RotationResult> Keyring::Rotate() {
   result.new_version = new_version;
   std::vector<KeyRecordWrite> batch;
   batch.reserve(options_.rewrap_batch_size);
-  CUSTOS_RETURN_IF_ERROR(store_.Scan(kDekPrefix, [&](std::string_view key,
-                                                     common::ByteView value) -> Status {
-    std::string_view owner = key.substr(kDekPrefix.size());
-    CUSTOS_ASSIGN_OR_RETURN(DekRecord rec, DekRecord::Decode(owner, value));
-    if (rec.kek_version == new_version) return Status::Ok();
-    Result<SecretBytes> dek = backend_->Unwrap(rec.kek_version, rec.wrapped,
-                                               DekWrapAd(owner, rec.id, rec.kek_version));
-    if (!dek.ok()) {
-      return dek.status().WithContext("rewrapping the data key of '" + std::string(owner) + "'");
-    }
-    CUSTOS_ASSIGN_OR_RETURN(rec.wrapped,
-                            backend_->Wrap(new_version, *dek, DekWrapAd(owner, rec.id,
-                                                                        new_version)));
-    rec.kek_version = new_version;
-    batch.push_back({std::string(key), rec.Encode()});
-    if (batch.size() >= options_.rewrap_batch_size) {
-      CUSTOS_RETURN_IF_ERROR(store_.Apply(batch));
-      result.deks_rewrapped += batch.size();
-      batch.clear();
-    }
-    return Status::Ok();
-  }));
+  CUSTOS_RETURN_IF_ERROR(
+      store_.Scan(kDekPrefix, [&](std::string_view key, common::ByteView value) -> Status {
+        std::string_view owner = key.substr(kDekPrefix.size());
+        CUSTOS_ASSIGN_OR_RETURN(DekRecord rec, DekRecord::Decode(owner, value));
+        if (rec.kek_version == new_version) return Status::Ok();
+        Result<SecretBytes> dek = backend_->Unwrap(rec.kek_version, rec.wrapped,
+                                                   DekWrapAd(owner, rec.id, rec.kek_version));
+        if (!dek.ok()) {
+          return dek.status().WithContext("rewrapping the data key of '" + std::string(owner) +
+                                          "'");
+        }
+        CUSTOS_ASSIGN_OR_RETURN(
+            rec.wrapped, backend_->Wrap(new_version, *dek, DekWrapAd(owner, rec.id, new_version)));
+        rec.kek_version = new_version;
+        batch.push_back({std::string(key), rec.Encode()});
+        if (batch.size() >= options_.rewrap_batch_size) {
+          CUSTOS_RETURN_IF_ERROR(store_.Apply(batch));
+          result.deks_rewrapped += batch.size();
+          batch.clear();
+        }
+        return Status::Ok();
+      }));
   if (!batch.empty()) {
     CUSTOS_RETURN_IF_ERROR(store_.Apply(batch));
     result.deks_rewrapped += batch.size();
@@ -306,9 +307,10 @@ Status Keyring::SetMinDecryptionVersion(uint32_t version) {
   std::lock_guard admin(admin_mu_);
   const uint32_t current = current_kek_version();
   if (version < 1 || version > current) {
-    return InvalidArgumentError("minimum decryption version must be between 1 and the current "
-                                "KEK version " + std::to_string(current) + ", got " +
-                                std::to_string(version));
+    return InvalidArgumentError(
+        "minimum decryption version must be between 1 and the current "
+        "KEK version " +
+        std::to_string(current) + ", got " + std::to_string(version));
   }
   if (version < min_decryption_version()) {
     return InvalidArgumentError("minimum decryption version can only increase (it is " +
@@ -368,8 +370,8 @@ Status Keyring::ShredDataKey(std::string_view owner) {
   }
   common::ByteWriter when;
   when.I64(common::ToUnixMicros(clock_.Now()));
-  CUSTOS_RETURN_IF_ERROR(store_.Apply({{DekKey(owner), std::nullopt},
-                                       {ShredKey(owner), common::ToBytes(when.data())}}));
+  CUSTOS_RETURN_IF_ERROR(store_.Apply(
+      {{DekKey(owner), std::nullopt}, {ShredKey(owner), common::ToBytes(when.data())}}));
   {
     std::unique_lock lock(state_mu_);
     cache_.erase(std::string(owner));
@@ -421,10 +423,12 @@ std::string ComplianceReport::ToText() const {
                 "age(d)", "DEKs");
   out += line;
   for (const Kek& k : keks) {
-    std::snprintf(line, sizeof line, "v%-7u %-10s %-22s %8lld %10zu\n", k.info.version,
-                  std::string(KekStateName(k.info.state)).c_str(),
-                  common::FormatRfc3339(common::FromUnixSeconds(common::ToUnixSeconds(k.info.created_at))).c_str(),
-                  static_cast<long long>(k.age.count() / 24), k.deks_wrapped);
+    std::snprintf(
+        line, sizeof line, "v%-7u %-10s %-22s %8lld %10zu\n", k.info.version,
+        std::string(KekStateName(k.info.state)).c_str(),
+        common::FormatRfc3339(common::FromUnixSeconds(common::ToUnixSeconds(k.info.created_at)))
+            .c_str(),
+        static_cast<long long>(k.age.count() / 24), k.deks_wrapped);
     out += line;
   }
   std::snprintf(line, sizeof line,

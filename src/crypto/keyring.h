@@ -88,8 +88,8 @@ struct ComplianceReport {
   std::chrono::hours rotation_period{0};
   size_t deks_total = 0;
   size_t deks_shredded = 0;
-  bool rotation_due = false;       // the current KEK is older than the period
-  bool stale_wrapping = false;     // some DEK is wrapped by a non-current KEK
+  bool rotation_due = false;    // the current KEK is older than the period
+  bool stale_wrapping = false;  // some DEK is wrapped by a non-current KEK
   bool compliant() const { return !rotation_due && !stale_wrapping; }
   std::string ToText() const;
 };
@@ -99,8 +99,7 @@ class Keyring {
   // Opens the keyring over `backend` and `store` (both must outlive it); on a new
   // store, creates KEK version 1.
   static Result<std::unique_ptr<Keyring>> Open(std::unique_ptr<KekBackend> backend,
-                                               KeyRecordStore& store,
-                                               const common::Clock& clock,
+                                               KeyRecordStore& store, const common::Clock& clock,
                                                KeyringOptions options = {});
 
   // The owner's data key, created (and wrapped by the newest KEK) on first use.
@@ -127,8 +126,8 @@ class Keyring {
 
  private:
   struct DekRecord;
-  Keyring(std::unique_ptr<KekBackend> backend, KeyRecordStore& store,
-          const common::Clock& clock, KeyringOptions options);
+  Keyring(std::unique_ptr<KekBackend> backend, KeyRecordStore& store, const common::Clock& clock,
+          KeyringOptions options);
   Status Load();
   Status SaveMeta(std::vector<KeyRecordWrite>& writes) const;
   Result<std::shared_ptr<const DataKey>> Unwrap(std::string_view owner, const DekRecord& rec);

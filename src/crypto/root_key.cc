@@ -49,9 +49,12 @@ Result<SecretBytes> DeriveFromPassphrase(const SecretBytes& passphrase, const Se
 
 std::string_view SealModeName(SealMode mode) {
   switch (mode) {
-    case SealMode::kShamir: return "shamir";
-    case SealMode::kPassphrase: return "passphrase";
-    case SealMode::kPkcs11: return "pkcs11";
+    case SealMode::kShamir:
+      return "shamir";
+    case SealMode::kPassphrase:
+      return "passphrase";
+    case SealMode::kPkcs11:
+      return "pkcs11";
   }
   return "unknown";
 }
@@ -91,9 +94,8 @@ Result<SealConfig> SealConfig::FromJson(std::string_view json, std::string_view 
   }
   SealConfig c;
   try {
-    const int format = j.contains("format") && j["format"].is_number_integer()
-                           ? j["format"].get<int>()
-                           : 0;
+    const int format =
+        j.contains("format") && j["format"].is_number_integer() ? j["format"].get<int>() : 0;
     if (format == 0) return DataLossError(where + ": missing or non-integer 'format' field");
     if (format != 1) {
       return FailedPreconditionError(where + ": seal format " + std::to_string(format) +
@@ -157,8 +159,7 @@ Result<SecretBytes> UnsealShamir(const SealConfig& config,
                                  const std::vector<std::string>& share_texts) {
   if (config.mode != SealMode::kShamir) {
     return FailedPreconditionError("this data directory is sealed with " +
-                                   std::string(SealModeName(config.mode)) +
-                                   ", not unseal shares");
+                                   std::string(SealModeName(config.mode)) + ", not unseal shares");
   }
   std::vector<Share> shares;
   for (size_t i = 0; i < share_texts.size(); ++i) {
@@ -201,8 +202,7 @@ Result<PassphraseInit> InitPassphrase(const SecretBytes& passphrase, PassphraseC
 Result<SecretBytes> UnsealPassphrase(const SealConfig& config, const SecretBytes& passphrase) {
   if (config.mode != SealMode::kPassphrase) {
     return FailedPreconditionError("this data directory is sealed with " +
-                                   std::string(SealModeName(config.mode)) +
-                                   ", not a passphrase");
+                                   std::string(SealModeName(config.mode)) + ", not a passphrase");
   }
   CUSTOS_ASSIGN_OR_RETURN(SecretBytes kek, DeriveFromPassphrase(passphrase, config));
   Aead aead = *Aead::Create(kek);

@@ -92,8 +92,8 @@ Result<SecretBytes> CombineShares(const std::vector<Share>& shares) {
     }
     if (std::find(xs.begin(), xs.end(), s.x) != xs.end()) {
       return InvalidArgumentError("share " + std::to_string(i + 1) +
-                                  " repeats an earlier share; give " +
-                                  std::to_string(threshold) + " different shares");
+                                  " repeats an earlier share; give " + std::to_string(threshold) +
+                                  " different shares");
     }
     xs.push_back(s.x);
   }

@@ -23,8 +23,8 @@ namespace custos::crypto {
 struct Share {
   std::array<uint8_t, 4> tag{};
   uint8_t threshold = 0;
-  uint8_t x = 0;         // 1..255, distinct per share
-  SecretBytes y;         // same length as the secret
+  uint8_t x = 0;  // 1..255, distinct per share
+  SecretBytes y;  // same length as the secret
 };
 
 // Splits `secret` into `count` shares, any `threshold` of which rebuild it.

@@ -10,9 +10,7 @@ std::string KekRecordKey(uint32_t version) {
   return common::KeyBuilder().AddRaw("swkek/").AddUint32(version).Release();
 }
 
-std::string KekSealAd(uint32_t version) {
-  return "custos/kek/v" + std::to_string(version);
-}
+std::string KekSealAd(uint32_t version) { return "custos/kek/v" + std::to_string(version); }
 
 }  // namespace
 

@@ -19,8 +19,8 @@ class SoftwareKekBackend final : public KekBackend {
  public:
   // `store` must outlive the backend.
   static Result<std::unique_ptr<SoftwareKekBackend>> Create(SecretBytes root_key,
-                                                             KeyRecordStore& store,
-                                                             std::string_view kind);
+                                                            KeyRecordStore& store,
+                                                            std::string_view kind);
 
   std::string_view Kind() const override { return kind_; }
   Status CreateKek(uint32_t version) override;

@@ -79,7 +79,8 @@ Status CheckFormat(const std::string& dir) {
   const std::string format_path = Join(dir, kFormatFile);
   Result<std::string> format = ReadFile(format_path);
   if (!format.ok()) {
-    return FailedPreconditionError(dir + " is not a custos data directory (no FORMAT file); "
+    return FailedPreconditionError(dir +
+                                   " is not a custos data directory (no FORMAT file); "
                                    "create one with 'custos init'");
   }
   if (!format->starts_with(kFormatHeader)) {
@@ -98,8 +99,10 @@ Status CheckFormat(const std::string& dir) {
   }
   if (version != kDataDirFormatVersion) {
     return FailedPreconditionError(
-        dir + " has data directory format " + std::to_string(version) + "; this custos reads "
-        "format " + std::to_string(kDataDirFormatVersion) +
+        dir + " has data directory format " + std::to_string(version) +
+        "; this custos reads "
+        "format " +
+        std::to_string(kDataDirFormatVersion) +
         (version > kDataDirFormatVersion ? " (upgrade custos)" : " (run the migration)"));
   }
   return Status::Ok();
@@ -136,10 +139,9 @@ Result<std::unique_ptr<crypto::KekBackend>> MakeBackend(const crypto::SealConfig
                             crypto::Pkcs11KekBackend::Open(options));
     return std::unique_ptr<crypto::KekBackend>(std::move(backend));
   }
-  CUSTOS_ASSIGN_OR_RETURN(
-      std::unique_ptr<crypto::SoftwareKekBackend> backend,
-      crypto::SoftwareKekBackend::Create(std::move(root_key), store,
-                                         crypto::SealModeName(seal.mode)));
+  CUSTOS_ASSIGN_OR_RETURN(std::unique_ptr<crypto::SoftwareKekBackend> backend,
+                          crypto::SoftwareKekBackend::Create(std::move(root_key), store,
+                                                             crypto::SealModeName(seal.mode)));
   return std::unique_ptr<crypto::KekBackend>(std::move(backend));
 }
 
@@ -157,7 +159,8 @@ Result<crypto::SealConfig> DataDir::ReadSealConfig(const std::string& path) {
   const std::string seal_path = Join(path, kSealFile);
   Result<std::string> text = ReadFile(seal_path);
   if (!text.ok()) {
-    return DataLossError(seal_path + " is missing: the root key cannot be unsealed without it; "
+    return DataLossError(seal_path +
+                         " is missing: the root key cannot be unsealed without it; "
                          "restore it from backup");
   }
   return crypto::SealConfig::FromJson(*text, seal_path);
@@ -172,7 +175,8 @@ Result<std::unique_ptr<DataDir>> DataDir::Create(const std::string& path,
   if (fs::exists(path, ec)) {
     if (!fs::is_directory(path, ec)) return AlreadyExistsError(path + " exists and is a file");
     if (!fs::is_empty(path, ec)) {
-      return AlreadyExistsError(path + " already exists and is not empty; choose a new "
+      return AlreadyExistsError(path +
+                                " already exists and is not empty; choose a new "
                                 "directory (custos never overwrites a data directory)");
     }
   } else if (!fs::create_directories(path, ec)) {
@@ -185,8 +189,7 @@ Result<std::unique_ptr<DataDir>> DataDir::Create(const std::string& path,
   // FORMAT last: a directory without it is an unfinished init, never opened as valid.
   CUSTOS_RETURN_IF_ERROR(WriteFileAtomically(
       Join(path, kFormatFile),
-      std::string(kFormatHeader) + "format " + std::to_string(kDataDirFormatVersion) + "\n",
-      0600));
+      std::string(kFormatHeader) + "format " + std::to_string(kDataDirFormatVersion) + "\n", 0600));
   return OpenUnsealed(path, seal, std::move(root_key), pkcs11_material, options);
 }
 
@@ -234,16 +237,14 @@ Result<std::unique_ptr<DataDir>> DataDir::OpenUnsealed(const std::string& path,
   CUSTOS_ASSIGN_OR_RETURN(dir->kv_, RocksDbKv::Open(db_options));
   dir->key_store_ = std::make_unique<KvKeyRecordStore>(*dir->kv_);
   CUSTOS_ASSIGN_OR_RETURN(std::unique_ptr<crypto::KekBackend> backend,
-                          MakeBackend(dir->seal_, std::move(root_key), material,
-                                      *dir->key_store_));
+                          MakeBackend(dir->seal_, std::move(root_key), material, *dir->key_store_));
   const common::Clock* clock = options.clock;
   if (clock == nullptr) {
     dir->own_clock_ = std::make_unique<common::SystemClock>();
     clock = dir->own_clock_.get();
   }
-  CUSTOS_ASSIGN_OR_RETURN(dir->keyring_, crypto::Keyring::Open(std::move(backend),
-                                                               *dir->key_store_, *clock,
-                                                               options.keyring));
+  CUSTOS_ASSIGN_OR_RETURN(dir->keyring_, crypto::Keyring::Open(std::move(backend), *dir->key_store_,
+                                                               *clock, options.keyring));
   return dir;
 }
 

@@ -30,7 +30,7 @@ inline constexpr int kDataDirFormatVersion = 1;
 
 // What the operator supplies to unseal: one of these, matching the seal mode.
 struct UnsealMaterial {
-  std::vector<std::string> shares;              // shamir: any `threshold` shares
+  std::vector<std::string> shares;                // shamir: any `threshold` shares
   std::optional<crypto::SecretBytes> passphrase;  // passphrase mode
   std::optional<crypto::SecretBytes> pkcs11_pin;  // pkcs11 mode
 };

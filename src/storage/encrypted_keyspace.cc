@@ -50,8 +50,8 @@ void EncryptedKeyspace::PutTo(WriteBatch& batch, std::string_view key,
 Result<std::string> EncryptedKeyspace::Decrypt(std::string_view key,
                                                std::string_view stored) const {
   if (stored.empty() || static_cast<uint8_t>(stored[0]) != kValueFormat) {
-    return DataLossError("value at " + std::string(KeyspaceName(keyspace_)) +
-                         " key of " + std::to_string(key.size()) +
+    return DataLossError("value at " + std::string(KeyspaceName(keyspace_)) + " key of " +
+                         std::to_string(key.size()) +
                          " bytes has an unknown format byte: it is corrupt or not encrypted");
   }
   thread_local std::string ad;
@@ -59,9 +59,8 @@ Result<std::string> EncryptedKeyspace::Decrypt(std::string_view key,
   common::Bytes plain;
   Status s = key_->aead().OpenTo(common::AsBytes(stored.substr(1)), common::AsBytes(ad), plain);
   if (!s.ok()) {
-    return s.WithContext("decrypting a value in keyspace '" +
-                         std::string(KeyspaceName(keyspace_)) + "' of owner '" +
-                         key_->owner() + "'");
+    return s.WithContext("decrypting a value in keyspace '" + std::string(KeyspaceName(keyspace_)) +
+                         "' of owner '" + key_->owner() + "'");
   }
   return std::string(common::AsChars(plain));
 }
@@ -79,8 +78,7 @@ Status EncryptedKeyspace::Delete(std::string_view key, const WriteOptions& optio
 }
 
 Status EncryptedKeyspace::ScanPrefix(
-    std::string_view prefix,
-    const std::function<Status(std::string_view, std::string_view)>& visit,
+    std::string_view prefix, const std::function<Status(std::string_view, std::string_view)>& visit,
     const ReadOptions& options) {
   return kv_->ScanPrefix(
       keyspace_, prefix,

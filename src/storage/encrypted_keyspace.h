@@ -29,10 +29,10 @@ class EncryptedKeyspace {
   Result<std::optional<std::string>> Get(std::string_view key, const ReadOptions& options = {});
   Status Delete(std::string_view key, const WriteOptions& options = {});
   // Decrypts each entry under `prefix` in key order.
-  Status ScanPrefix(std::string_view prefix,
-                    const std::function<Status(std::string_view key, std::string_view plaintext)>&
-                        visit,
-                    const ReadOptions& options = {});
+  Status ScanPrefix(
+      std::string_view prefix,
+      const std::function<Status(std::string_view key, std::string_view plaintext)>& visit,
+      const ReadOptions& options = {});
 
   // Opens a raw stored value read from this keyspace at `key`.
   Result<std::string> Decrypt(std::string_view key, std::string_view stored) const;

@@ -7,23 +7,31 @@ namespace custos::storage {
 
 std::string_view KeyspaceName(Keyspace keyspace) {
   switch (keyspace) {
-    case Keyspace::kCatalog: return "catalog";
-    case Keyspace::kKeys: return "keys";
-    case Keyspace::kOnline: return "online";
-    case Keyspace::kOffline: return "offline";
-    case Keyspace::kAudit: return "audit";
-    case Keyspace::kLineage: return "lineage";
-    case Keyspace::kIdentity: return "identity";
-    case Keyspace::kAccess: return "access";
-    case Keyspace::kArtifacts: return "artifacts";
+    case Keyspace::kCatalog:
+      return "catalog";
+    case Keyspace::kKeys:
+      return "keys";
+    case Keyspace::kOnline:
+      return "online";
+    case Keyspace::kOffline:
+      return "offline";
+    case Keyspace::kAudit:
+      return "audit";
+    case Keyspace::kLineage:
+      return "lineage";
+    case Keyspace::kIdentity:
+      return "identity";
+    case Keyspace::kAccess:
+      return "access";
+    case Keyspace::kArtifacts:
+      return "artifacts";
   }
   return "unknown";
 }
 
-Status Kv::ScanPrefix(
-    Keyspace keyspace, std::string_view prefix,
-    const std::function<Status(std::string_view, std::string_view)>& visit,
-    const ReadOptions& options) {
+Status Kv::ScanPrefix(Keyspace keyspace, std::string_view prefix,
+                      const std::function<Status(std::string_view, std::string_view)>& visit,
+                      const ReadOptions& options) {
   ReadOptions bounded = options;
   bounded.lower_bound = std::string(prefix);
   bounded.upper_bound = common::PrefixSuccessor(prefix);

@@ -30,9 +30,9 @@ enum class Keyspace : uint8_t {
   kArtifacts,
 };
 inline constexpr Keyspace kAllKeyspaces[] = {
-    Keyspace::kCatalog, Keyspace::kKeys,     Keyspace::kOnline,
-    Keyspace::kOffline, Keyspace::kAudit,    Keyspace::kLineage,
-    Keyspace::kIdentity, Keyspace::kAccess,  Keyspace::kArtifacts};
+    Keyspace::kCatalog,  Keyspace::kKeys,   Keyspace::kOnline,
+    Keyspace::kOffline,  Keyspace::kAudit,  Keyspace::kLineage,
+    Keyspace::kIdentity, Keyspace::kAccess, Keyspace::kArtifacts};
 
 // "catalog", "keys", ...: the column family name, also bound into encrypted values.
 std::string_view KeyspaceName(Keyspace keyspace);
@@ -115,10 +115,10 @@ class Kv {
   virtual Status PurgeDeleted(Keyspace keyspace) = 0;
 
   // Calls `visit` for every entry whose key starts with `prefix`, in key order.
-  Status ScanPrefix(Keyspace keyspace, std::string_view prefix,
-                    const std::function<Status(std::string_view key, std::string_view value)>&
-                        visit,
-                    const ReadOptions& options = {});
+  Status ScanPrefix(
+      Keyspace keyspace, std::string_view prefix,
+      const std::function<Status(std::string_view key, std::string_view value)>& visit,
+      const ReadOptions& options = {});
 };
 
 }  // namespace custos::storage

@@ -178,9 +178,9 @@ Status RocksDbKv::Delete(Keyspace keyspace, std::string_view key, const WriteOpt
 Status RocksDbKv::Write(const WriteBatch& batch, const WriteOptions& options) {
   rocksdb::WriteBatch wb;
   for (const auto& op : batch.ops()) {
-    rocksdb::Status s = op.value ? wb.Put(impl_->cf(op.keyspace), ToSlice(op.key),
-                                          ToSlice(*op.value))
-                                 : wb.Delete(impl_->cf(op.keyspace), ToSlice(op.key));
+    rocksdb::Status s = op.value
+                            ? wb.Put(impl_->cf(op.keyspace), ToSlice(op.key), ToSlice(*op.value))
+                            : wb.Delete(impl_->cf(op.keyspace), ToSlice(op.key));
     if (!s.ok()) return FromRocks(s, "building write batch");
   }
   rocksdb::WriteOptions wo;

@@ -32,8 +32,7 @@ class RocksDbKv final : public Kv {
                                          const ReadOptions& options = {}) override;
   Status Put(Keyspace keyspace, std::string_view key, std::string_view value,
              const WriteOptions& options = {}) override;
-  Status Delete(Keyspace keyspace, std::string_view key,
-                const WriteOptions& options = {}) override;
+  Status Delete(Keyspace keyspace, std::string_view key, const WriteOptions& options = {}) override;
   Status Write(const WriteBatch& batch, const WriteOptions& options = {}) override;
   std::unique_ptr<Iterator> NewIterator(Keyspace keyspace,
                                         const ReadOptions& options = {}) override;

@@ -64,14 +64,17 @@ TEST(KeyEncodingTest, ByteOrderMatchesValueOrder) {
   std::sort(by_value.begin(), by_value.end(), [](auto& x, auto& y) {
     return x.second != y.second ? x.second < y.second : x.first < y.first;
   });
-  std::sort(parts.begin(), parts.end(),
-            [&](auto& x, auto& y) { return encode(x) < encode(y); });
+  std::sort(parts.begin(), parts.end(), [&](auto& x, auto& y) { return encode(x) < encode(y); });
   EXPECT_EQ(parts, by_value);
 }
 
 TEST(KeyEncodingTest, ReadBackAndMalformed) {
-  std::string key = KeyBuilder().AddString(std::string("a\0b", 3)).AddUint64(9).AddInt64(-4)
-                        .AddUint32(7).Release();
+  std::string key = KeyBuilder()
+                        .AddString(std::string("a\0b", 3))
+                        .AddUint64(9)
+                        .AddInt64(-4)
+                        .AddUint32(7)
+                        .Release();
   KeyReader r(key);
   EXPECT_EQ(*r.ReadString(), std::string("a\0b", 3));
   EXPECT_EQ(*r.ReadUint64(), 9u);

@@ -7,8 +7,8 @@ namespace custos::crypto {
 namespace {
 
 TEST(Ed25519Test, Rfc8032Test1) {
-  auto seed = *common::HexDecode(
-      "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60");
+  auto seed =
+      *common::HexDecode("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60");
   Ed25519PrivateKey key = *Ed25519PrivateKey::FromSeed(SecretBytes::CopyOf(seed));
   EXPECT_EQ(common::HexEncode(key.public_key().bytes()),
             "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a");
@@ -26,8 +26,8 @@ TEST(Ed25519Test, SignVerifyAndBadInput) {
   auto sig = key.Sign(common::AsBytes("checkpoint"));
   EXPECT_TRUE(key.public_key().Verify(common::AsBytes("checkpoint"), sig));
   EXPECT_FALSE(key.public_key().Verify(common::AsBytes("checkpoinT"), sig));
-  EXPECT_FALSE(key.public_key().Verify(common::AsBytes("checkpoint"),
-                                       common::ByteView(sig.data(), 63)));
+  EXPECT_FALSE(
+      key.public_key().Verify(common::AsBytes("checkpoint"), common::ByteView(sig.data(), 63)));
   EXPECT_EQ(Ed25519PublicKey::FromBytes(common::Bytes(31)).status().message(),
             "Ed25519 public key must be 32 bytes, got 31");
   Ed25519PrivateKey other = Ed25519PrivateKey::Generate();

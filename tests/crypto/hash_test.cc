@@ -19,8 +19,7 @@ TEST(HashTest, Sha256Vectors) {
 }
 
 TEST(HashTest, HmacRfc4231Case2) {
-  Digest mac = HmacSha256(common::AsBytes("Jefe"),
-                          common::AsBytes("what do ya want for nothing?"));
+  Digest mac = HmacSha256(common::AsBytes("Jefe"), common::AsBytes("what do ya want for nothing?"));
   EXPECT_EQ(common::HexEncode(mac),
             "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
   EXPECT_TRUE(HmacSha256Verify(common::AsBytes("Jefe"),

@@ -139,11 +139,16 @@ TEST_F(KeyringTest, ShreddingMakesDataUnreadableForGood) {
   // No remaining key in the store opens the ciphertext.
   auto reopened = OpenKeyring();
   int opened = 0;
-  ASSERT_TRUE(store_.Scan("dek/", [&](std::string_view k, common::ByteView) {
-    auto other = reopened->GetDataKey(k.substr(4));
-    if (other.ok() && (*other)->aead().Open(sealed, common::AsBytes(key->id())).ok()) ++opened;
-    return Status::Ok();
-  }).ok());
+  ASSERT_TRUE(store_
+                  .Scan("dek/",
+                        [&](std::string_view k, common::ByteView) {
+                          auto other = reopened->GetDataKey(k.substr(4));
+                          if (other.ok() &&
+                              (*other)->aead().Open(sealed, common::AsBytes(key->id())).ok())
+                            ++opened;
+                          return Status::Ok();
+                        })
+                  .ok());
   EXPECT_EQ(opened, 0);
   EXPECT_EQ((*reopened->Compliance()).deks_shredded, 1u);
 }
@@ -190,7 +195,8 @@ TEST_F(KeyringTest, ComplianceFollowsTheClock) {
 
 TEST_F(KeyringTest, ConcurrentReadersDuringRotation) {
   auto keyring = OpenKeyring();
-  for (int i = 0; i < 200; ++i) ASSERT_TRUE(keyring->GetOrCreateDataKey("o" + std::to_string(i)).ok());
+  for (int i = 0; i < 200; ++i)
+    ASSERT_TRUE(keyring->GetOrCreateDataKey("o" + std::to_string(i)).ok());
   std::atomic<bool> stop{false};
   std::atomic<int> failures{0};
   std::thread reader([&] {

@@ -59,8 +59,8 @@ TEST(CrashTest, AcknowledgedBatchesSurviveSigkill) {
   long total_acked = 0;
   for (int round = 0; round < 20; ++round) {
     const std::string owner = "crash:" + std::to_string(round % 4);
-    Child child = Spawn({CUSTOS_CRASH_WRITER, path, shares_file, owner,
-                         std::to_string(next_batch)});
+    Child child =
+        Spawn({CUSTOS_CRASH_WRITER, path, shares_file, owner, std::to_string(next_batch)});
     ASSERT_NE(child.out, nullptr);
     char line[64];
     ASSERT_NE(std::fgets(line, sizeof line, child.out), nullptr) << "writer did not start";
@@ -76,8 +76,8 @@ TEST(CrashTest, AcknowledgedBatchesSurviveSigkill) {
 
     auto dir = DataDir::Open(path, {.shares = {init.shares[1], init.shares[0]}});
     ASSERT_TRUE(dir.ok()) << "round " << round << ": " << dir.status().ToString();
-    auto space = *EncryptedKeyspace::Open((*dir)->kv(), Keyspace::kOffline, (*dir)->keyring(),
-                                          owner);
+    auto space =
+        *EncryptedKeyspace::Open((*dir)->kv(), Keyspace::kOffline, (*dir)->keyring(), owner);
     for (long b = next_batch; b <= last_acked + 1; ++b) {
       int present = 0;
       for (int r = 0; r < 16; ++r) {

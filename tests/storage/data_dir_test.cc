@@ -89,8 +89,9 @@ TEST(DataDirTest, OpenErrorsAreClearAndChangeNothing) {
   }
   auto future = DataDir::Open(path, Shares(d.shares, {0, 1, 2}));
   EXPECT_EQ(future.status().code(), StatusCode::kFailedPrecondition);
-  EXPECT_EQ(future.status().message(), path + " has data directory format 9; this custos reads "
-                                              "format 1 (upgrade custos)");
+  EXPECT_EQ(future.status().message(), path +
+                                           " has data directory format 9; this custos reads "
+                                           "format 1 (upgrade custos)");
   {
     std::ofstream f(path + "/FORMAT", std::ios::trunc);
     f << "custos data directory\nformat 1\n";
@@ -160,13 +161,17 @@ TEST(EncryptedKeyspaceTest, ScanDecryptsInOrder) {
   Initialized d = Init(tmp.Sub("data"));
   auto space = *EncryptedKeyspace::Open(d.dir->kv(), Keyspace::kOffline, d.dir->keyring(), "o");
   WriteBatch batch;
-  for (int i = 9; i >= 0; --i) space.PutTo(batch, "r/" + std::to_string(i), "v" + std::to_string(i));
+  for (int i = 9; i >= 0; --i)
+    space.PutTo(batch, "r/" + std::to_string(i), "v" + std::to_string(i));
   ASSERT_TRUE(d.dir->kv().Write(batch).ok());
   std::string all;
-  ASSERT_TRUE(space.ScanPrefix("r/", [&](std::string_view, std::string_view v) {
-    all += v;
-    return Status::Ok();
-  }).ok());
+  ASSERT_TRUE(space
+                  .ScanPrefix("r/",
+                              [&](std::string_view, std::string_view v) {
+                                all += v;
+                                return Status::Ok();
+                              })
+                  .ok());
   EXPECT_EQ(all, "v0v1v2v3v4v5v6v7v8v9");
 }
 
@@ -182,8 +187,10 @@ TEST(PlaintextOnDiskTest, NoMarkerAndNoKeyBytesAnywhere) {
     auto dir = *DataDir::Create(path, init.config, std::move(init.root_key), {});
     auto space = *EncryptedKeyspace::Open(dir->kv(), Keyspace::kOffline, dir->keyring(), "fv:m:1");
     for (int i = 0; i < 2000; ++i) {
-      ASSERT_TRUE(space.Put("row/" + std::to_string(i), marker + std::to_string(i),
-                            WriteOptions{.sync = false}).ok());
+      ASSERT_TRUE(space
+                      .Put("row/" + std::to_string(i), marker + std::to_string(i),
+                           WriteOptions{.sync = false})
+                      .ok());
     }
     ASSERT_TRUE(dir->kv().PurgeDeleted(Keyspace::kOffline).ok());  // some data in SSTs
     for (int i = 0; i < 100; ++i) {
@@ -229,14 +236,18 @@ TEST(ShredOnDiskTest, CiphertextStaysKeyIsGone) {
 
   auto dir = *DataDir::Open(path, Shares(d.shares, {0, 1, 2}));
   int opened = 0;
-  ASSERT_TRUE(dir->kv().ScanPrefix(Keyspace::kKeys, "dek/", [&](std::string_view k, auto) {
-    auto key = dir->keyring().GetDataKey(k.substr(4));
-    if (!key.ok()) return Status::Ok();
-    auto probe = *EncryptedKeyspace::Open(dir->kv(), Keyspace::kArtifacts, dir->keyring(),
-                                          std::string(k.substr(4)));
-    if (probe.Decrypt("blob", stored).ok()) ++opened;
-    return Status::Ok();
-  }).ok());
+  ASSERT_TRUE(dir->kv()
+                  .ScanPrefix(Keyspace::kKeys, "dek/",
+                              [&](std::string_view k, auto) {
+                                auto key = dir->keyring().GetDataKey(k.substr(4));
+                                if (!key.ok()) return Status::Ok();
+                                auto probe = *EncryptedKeyspace::Open(
+                                    dir->kv(), Keyspace::kArtifacts, dir->keyring(),
+                                    std::string(k.substr(4)));
+                                if (probe.Decrypt("blob", stored).ok()) ++opened;
+                                return Status::Ok();
+                              })
+                  .ok());
   EXPECT_EQ(opened, 0);
   EXPECT_EQ(EncryptedKeyspace::Open(dir->kv(), Keyspace::kArtifacts, dir->keyring(), "victim")
                 .status()

@@ -52,13 +52,14 @@ TEST(RocksDbKvTest, PrefixScanIsOrderedAndBounded) {
     ASSERT_TRUE(kv->Put(Keyspace::kOffline, key, std::to_string(ts)).ok());
   }
   ASSERT_TRUE(kv->Put(Keyspace::kOffline, common::KeyBuilder().AddString("v10").AddInt64(1).key(),
-                      "other view").ok());
+                      "other view")
+                  .ok());
   std::vector<std::string> seen;
   std::string prefix = common::KeyBuilder().AddString("v1").Release();
   ASSERT_TRUE(kv->ScanPrefix(Keyspace::kOffline, prefix, [&](auto, std::string_view v) {
-    seen.emplace_back(v);
-    return Status::Ok();
-  }).ok());
+                  seen.emplace_back(v);
+                  return Status::Ok();
+                }).ok());
   EXPECT_EQ(seen, (std::vector<std::string>{"-3", "0", "5", "100"}));
 
   // Point-in-time style seek: the greatest ts <= 50.
@@ -71,7 +72,8 @@ TEST(RocksDbKvTest, PrefixScanIsOrderedAndBounded) {
 TEST(RocksDbKvTest, ScanStopsOnVisitorError) {
   TempDir tmp;
   auto kv = OpenAt(tmp.Sub("db"));
-  for (char c = 'a'; c <= 'e'; ++c) ASSERT_TRUE(kv->Put(Keyspace::kCatalog, std::string(1, c), "x").ok());
+  for (char c = 'a'; c <= 'e'; ++c)
+    ASSERT_TRUE(kv->Put(Keyspace::kCatalog, std::string(1, c), "x").ok());
   int visits = 0;
   Status s = kv->ScanPrefix(Keyspace::kCatalog, "", [&](std::string_view k, auto) {
     ++visits;
@@ -119,7 +121,7 @@ TEST(RocksDbKvTest, PurgeDeletedRemovesOldValuesFromFiles) {
   auto kv = OpenAt(tmp.Sub("db"));
   const std::string marker = "PURGE-ME-7f3a9c";
   ASSERT_TRUE(kv->Put(Keyspace::kKeys, "k", marker).ok());
-  ASSERT_TRUE(kv->PurgeDeleted(Keyspace::kKeys).ok());  // now in an SST file
+  ASSERT_TRUE(kv->PurgeDeleted(Keyspace::kKeys).ok());                 // now in an SST file
   EXPECT_FALSE(testing::FilesContaining(tmp.path(), marker).empty());  // the search works
   ASSERT_TRUE(kv->Delete(Keyspace::kKeys, "k").ok());
   ASSERT_TRUE(kv->PurgeDeleted(Keyspace::kKeys).ok());

@@ -1,18 +1,17 @@
 // Temporary directories for storage tests, removed when the test ends.
 #pragma once
 
+#include <gtest/gtest.h>
+
 #include <filesystem>
 #include <string>
-
-#include <gtest/gtest.h>
 
 namespace custos::storage::testing {
 
 class TempDir {
  public:
   TempDir() {
-    std::string pattern =
-        (std::filesystem::temp_directory_path() / "custos-test-XXXXXX").string();
+    std::string pattern = (std::filesystem::temp_directory_path() / "custos-test-XXXXXX").string();
     path_ = ::mkdtemp(pattern.data());
   }
   ~TempDir() {

@@ -38,7 +38,8 @@ int main(int argc, char** argv) {
     storage::WriteBatch batch;
     for (int r = 0; r < 16; ++r) {
       std::string key = "b" + std::to_string(batch_no) + "/r" + std::to_string(r);
-      space->PutTo(batch, key, "batch " + std::to_string(batch_no) + " record " + std::to_string(r));
+      space->PutTo(batch, key,
+                   "batch " + std::to_string(batch_no) + " record " + std::to_string(r));
     }
     Status s = (*dir)->kv().Write(batch, storage::WriteOptions{.sync = true});
     if (!s.ok()) {
