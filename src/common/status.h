@@ -120,7 +120,10 @@ Status ToStatus(const Result<T>& r) {
 // `lhs` = the value of Result `expr`, or returns its Status from the enclosing function.
 #define CUSTOS_ASSIGN_OR_RETURN(lhs, expr) \
   CUSTOS_ASSIGN_OR_RETURN_IMPL(CUSTOS_STATUS_CONCAT(custos_result_, __LINE__), lhs, expr)
+// NOLINTBEGIN(bugprone-macro-parentheses): `lhs` may be a declaration, which cannot be
+// parenthesized.
 #define CUSTOS_ASSIGN_OR_RETURN_IMPL(result, lhs, expr) \
   auto result = (expr);                                 \
   if (!result.ok()) return result.status();             \
   lhs = std::move(result).value()
+// NOLINTEND(bugprone-macro-parentheses)
