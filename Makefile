@@ -4,7 +4,7 @@ BUILD ?= build
 JOBS  ?= $(shell nproc)
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCUSTOS_WERROR=ON
 
-.PHONY: all deps configure build demo test unit bench fuzz sanitize format format-check clean
+.PHONY: all deps configure build demo test unit bench fuzz sanitize format format-check lint clean
 
 all: build
 
@@ -54,3 +54,8 @@ format-check:
 
 clean:
 	rm -rf $(BUILD) build-asan build-fuzzers
+
+# clang-tidy (focused set in .clang-tidy) over every source, using the build's
+# compile_commands.json.
+lint: configure format-check
+	find src tools -name '*.cc' | xargs -P$(JOBS) -n4 clang-tidy -p $(BUILD) --quiet 2>/dev/null

@@ -3,6 +3,10 @@
 add_library(custos_build_flags INTERFACE)
 target_compile_options(custos_build_flags INTERFACE -Wall -Wextra -Wpedantic
   -Wno-missing-field-initializers)
+if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
+  # GCC 12 at -O2/-O3 reports false positives through std::variant (Result<T>).
+  target_compile_options(custos_build_flags INTERFACE -Wno-maybe-uninitialized)
+endif()
 if(CUSTOS_WERROR)
   target_compile_options(custos_build_flags INTERFACE -Werror)
 endif()

@@ -1,9 +1,13 @@
-// AES-256-GCM over OpenSSL EVP. Each thread keeps one cipher context and re-keys it
-// per call: key setup with AES-NI costs tens of nanoseconds, and it keeps an Aead
-// immutable and shareable across threads.
+// AES-256-GCM over OpenSSL EVP. Key setup (AES key schedule and GHASH tables) costs
+// more than sealing a small value, so each thread keeps an encryption and a decryption
+// context keyed for the Aead it used last (identified by a random 64-bit id, never by
+// address) and, for the same key, only sets the next nonce. Nonces come from OpenSSL's
+// per-thread DRBG, which avoids a getrandom(2) system call per value and reseeds itself
+// after fork.
 #include "crypto/aead.h"
 
 #include <openssl/evp.h>
+#include <openssl/rand.h>
 
 #include <climits>
 #include <cstdio>
@@ -26,27 +30,49 @@ const EVP_CIPHER* Aes256Gcm() {
   return cipher;
 }
 
-struct CipherCtxDeleter {
-  void operator()(EVP_CIPHER_CTX* c) const { EVP_CIPHER_CTX_free(c); }
-};
-
-EVP_CIPHER_CTX* ThreadCipherCtx() {
-  thread_local std::unique_ptr<EVP_CIPHER_CTX, CipherCtxDeleter> ctx(EVP_CIPHER_CTX_new());
-  return ctx.get();
+[[noreturn]] void Die(const char* what) {
+  std::fprintf(stderr, "custos: %s\n", what);
+  std::abort();
 }
 
-int ClampLen(size_t n) { return static_cast<int>(n); }
+// A thread's cipher context and the id of the key it holds (0: none).
+struct KeyedCtx {
+  EVP_CIPHER_CTX* ctx = EVP_CIPHER_CTX_new();
+  uint64_t key_id = 0;
+  ~KeyedCtx() { EVP_CIPHER_CTX_free(ctx); }
+};
+
+KeyedCtx& EncryptCtx() {
+  thread_local KeyedCtx ctx;
+  return ctx;
+}
+KeyedCtx& DecryptCtx() {
+  thread_local KeyedCtx ctx;
+  return ctx;
+}
+
+int Len(size_t n) { return static_cast<int>(n); }
 
 }  // namespace
 
 struct Aead::Impl {
   SecretBytes key;
+  uint64_t id = 0;  // non-zero, random: which key a thread's context holds
 };
 
 Aead::Aead(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Aead::Aead(Aead&&) noexcept = default;
 Aead& Aead::operator=(Aead&&) noexcept = default;
-Aead::~Aead() = default;
+Aead::~Aead() {
+  // Drop this thread's copies of the key schedule (other threads re-key on next use).
+  if (!impl_) return;
+  for (KeyedCtx* c : {&EncryptCtx(), &DecryptCtx()}) {
+    if (c->key_id == impl_->id) {
+      EVP_CIPHER_CTX_reset(c->ctx);
+      c->key_id = 0;
+    }
+  }
+}
 
 Result<Aead> Aead::Create(const SecretBytes& key) {
   if (key.size() != kKeySize) {
@@ -55,8 +81,96 @@ Result<Aead> Aead::Create(const SecretBytes& key) {
   }
   auto impl = std::make_unique<Impl>();
   impl->key = key.Clone();
+  while (impl->id == 0) impl->id = RandomUint64();
   return Aead(std::move(impl));
 }
+
+namespace {
+
+// Seals into out[0 .. kOverhead + plaintext.size()).
+void SealInto(const SecretBytes& key, uint64_t key_id, common::ByteView plaintext,
+              common::ByteView ad, uint8_t* out) {
+  if (plaintext.size() > static_cast<size_t>(INT_MAX) - Aead::kOverhead) {
+    Die("AEAD plaintext larger than 2 GiB");  // callers chunk large blobs
+  }
+  uint8_t* nonce = out;
+  uint8_t* body = nonce + Aead::kNonceSize;
+  uint8_t* tag = body + plaintext.size();
+  if (RAND_bytes(nonce, Aead::kNonceSize) != 1) Die("OpenSSL's random generator failed");
+
+  KeyedCtx& k = EncryptCtx();
+  int len = 0;
+  bool ok;
+  if (k.key_id == key_id) {
+    ok = EVP_EncryptInit_ex2(k.ctx, nullptr, nullptr, nonce, nullptr) == 1;
+  } else {
+    k.key_id = 0;
+    ok = EVP_EncryptInit_ex2(k.ctx, Aes256Gcm(), key.span().data(), nonce, nullptr) == 1;
+    if (ok) k.key_id = key_id;
+  }
+  ok = ok && (ad.empty() || EVP_EncryptUpdate(k.ctx, nullptr, &len, ad.data(), Len(ad.size())) == 1);
+  ok = ok && (plaintext.empty() ||
+              EVP_EncryptUpdate(k.ctx, body, &len, plaintext.data(), Len(plaintext.size())) == 1);
+  ok = ok && EVP_EncryptFinal_ex(k.ctx, body + plaintext.size(), &len) == 1;
+  ok = ok && EVP_CIPHER_CTX_ctrl(k.ctx, EVP_CTRL_GCM_GET_TAG, Aead::kTagSize, tag) == 1;
+  // Encryption with a valid key cannot fail short of a broken library: refuse to go on
+  // rather than return unauthenticated bytes.
+  if (!ok) Die("AES-256-GCM encryption failed inside OpenSSL");
+}
+
+// Opens `sealed` into out[0 .. sealed.size() - kOverhead); false if it does not verify.
+bool OpenInto(const SecretBytes& key, uint64_t key_id, common::ByteView sealed,
+              common::ByteView ad, uint8_t* out) {
+  const uint8_t* nonce = sealed.data();
+  const uint8_t* body = nonce + Aead::kNonceSize;
+  const size_t body_len = sealed.size() - Aead::kOverhead;
+  const uint8_t* tag = body + body_len;
+  KeyedCtx& k = DecryptCtx();
+  int len = 0;
+  bool ok;
+  if (k.key_id == key_id) {
+    ok = EVP_DecryptInit_ex2(k.ctx, nullptr, nullptr, nonce, nullptr) == 1;
+  } else {
+    k.key_id = 0;
+    ok = EVP_DecryptInit_ex2(k.ctx, Aes256Gcm(), key.span().data(), nonce, nullptr) == 1;
+    if (ok) k.key_id = key_id;
+  }
+  ok = ok && (ad.empty() || EVP_DecryptUpdate(k.ctx, nullptr, &len, ad.data(), Len(ad.size())) == 1);
+  ok = ok && (body_len == 0 || EVP_DecryptUpdate(k.ctx, out, &len, body, Len(body_len)) == 1);
+  ok = ok && EVP_CIPHER_CTX_ctrl(k.ctx, EVP_CTRL_GCM_SET_TAG, Aead::kTagSize,
+                                 const_cast<uint8_t*>(tag)) == 1;
+  ok = ok && EVP_DecryptFinal_ex(k.ctx, out + body_len, &len) == 1;
+  return ok;
+}
+
+Status ShortInput(size_t size) {
+  return InvalidArgumentError("sealed value is " + std::to_string(size) +
+                              " bytes, shorter than the 28-byte nonce and tag");
+}
+
+Status AuthenticationFailed() {
+  return DataLossError(
+      "authentication failed: the value was tampered with, moved to another record, or "
+      "sealed under a different key");
+}
+
+template <typename Buffer>
+Status OpenAppending(const SecretBytes& key, uint64_t key_id, common::ByteView sealed,
+                     common::ByteView ad, Buffer& out) {
+  if (sealed.size() < Aead::kOverhead) return ShortInput(sealed.size());
+  const size_t start = out.size();
+  const size_t body_len = sealed.size() - Aead::kOverhead;
+  out.resize(start + body_len);
+  auto* dest = reinterpret_cast<uint8_t*>(out.data()) + start;
+  if (!OpenInto(key, key_id, sealed, ad, dest)) {
+    Zeroize({dest, body_len});
+    out.resize(start);
+    return AuthenticationFailed();
+  }
+  return Status::Ok();
+}
+
+}  // namespace
 
 common::Bytes Aead::Seal(common::ByteView plaintext, common::ByteView ad) const {
   common::Bytes out;
@@ -65,32 +179,15 @@ common::Bytes Aead::Seal(common::ByteView plaintext, common::ByteView ad) const 
 }
 
 void Aead::SealTo(common::ByteView plaintext, common::ByteView ad, common::Bytes& out) const {
-  if (plaintext.size() > static_cast<size_t>(INT_MAX) - kOverhead) {
-    std::fputs("custos: AEAD plaintext larger than 2 GiB\n", stderr);
-    std::abort();  // callers chunk large blobs; this is a programming error
-  }
   const size_t start = out.size();
   out.resize(start + kOverhead + plaintext.size());
-  uint8_t* nonce = out.data() + start;
-  uint8_t* body = nonce + kNonceSize;
-  uint8_t* tag = body + plaintext.size();
-  RandomFill({nonce, kNonceSize});
+  SealInto(impl_->key, impl_->id, plaintext, ad, out.data() + start);
+}
 
-  EVP_CIPHER_CTX* ctx = ThreadCipherCtx();
-  int len = 0;
-  bool ok = EVP_EncryptInit_ex2(ctx, Aes256Gcm(), impl_->key.span().data(), nonce, nullptr) == 1;
-  ok = ok &&
-       (ad.empty() || EVP_EncryptUpdate(ctx, nullptr, &len, ad.data(), ClampLen(ad.size())) == 1);
-  ok = ok && (plaintext.empty() || EVP_EncryptUpdate(ctx, body, &len, plaintext.data(),
-                                                     ClampLen(plaintext.size())) == 1);
-  ok = ok && EVP_EncryptFinal_ex(ctx, body + plaintext.size(), &len) == 1;
-  ok = ok && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, kTagSize, tag) == 1;
-  if (!ok) {
-    // Encryption with a valid key cannot fail short of a broken library: refuse to
-    // continue rather than return unauthenticated bytes.
-    std::fputs("custos: AES-256-GCM encryption failed inside OpenSSL\n", stderr);
-    std::abort();
-  }
+void Aead::SealTo(common::ByteView plaintext, common::ByteView ad, std::string& out) const {
+  const size_t start = out.size();
+  out.resize(start + kOverhead + plaintext.size());
+  SealInto(impl_->key, impl_->id, plaintext, ad, reinterpret_cast<uint8_t*>(out.data()) + start);
 }
 
 Result<common::Bytes> Aead::Open(common::ByteView sealed, common::ByteView ad) const {
@@ -100,35 +197,11 @@ Result<common::Bytes> Aead::Open(common::ByteView sealed, common::ByteView ad) c
 }
 
 Status Aead::OpenTo(common::ByteView sealed, common::ByteView ad, common::Bytes& out) const {
-  if (sealed.size() < kOverhead) {
-    return InvalidArgumentError("sealed value is " + std::to_string(sealed.size()) +
-                                " bytes, shorter than the 28-byte nonce and tag");
-  }
-  const uint8_t* nonce = sealed.data();
-  const uint8_t* body = nonce + kNonceSize;
-  const size_t body_len = sealed.size() - kOverhead;
-  const uint8_t* tag = body + body_len;
-  const size_t start = out.size();
-  out.resize(start + body_len);
+  return OpenAppending(impl_->key, impl_->id, sealed, ad, out);
+}
 
-  EVP_CIPHER_CTX* ctx = ThreadCipherCtx();
-  int len = 0;
-  bool ok = EVP_DecryptInit_ex2(ctx, Aes256Gcm(), impl_->key.span().data(), nonce, nullptr) == 1;
-  ok = ok &&
-       (ad.empty() || EVP_DecryptUpdate(ctx, nullptr, &len, ad.data(), ClampLen(ad.size())) == 1);
-  ok = ok && (body_len == 0 ||
-              EVP_DecryptUpdate(ctx, out.data() + start, &len, body, ClampLen(body_len)) == 1);
-  ok = ok &&
-       EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, kTagSize, const_cast<uint8_t*>(tag)) == 1;
-  ok = ok && EVP_DecryptFinal_ex(ctx, out.data() + start + body_len, &len) == 1;
-  if (!ok) {
-    Zeroize({out.data() + start, body_len});
-    out.resize(start);
-    return DataLossError(
-        "authentication failed: the value was tampered with, moved to another record, or "
-        "sealed under a different key");
-  }
-  return Status::Ok();
+Status Aead::OpenTo(common::ByteView sealed, common::ByteView ad, std::string& out) const {
+  return OpenAppending(impl_->key, impl_->id, sealed, ad, out);
 }
 
 }  // namespace custos::crypto

@@ -5,9 +5,12 @@
 // nonces keep the collision chance below 2^-32 for 2^32 messages per key; DEKs are
 // per owner, far below that.
 // Thread-safety: an Aead is immutable after construction and safe for concurrent use.
+// Each thread keeps one encryption and one decryption context keyed for the Aead it
+// used last, so repeated calls with the same key only set the nonce.
 #pragma once
 
 #include <memory>
+#include <string>
 
 #include "common/bytes.h"
 #include "common/status.h"
@@ -34,11 +37,17 @@ class Aead {
   void SealTo(common::ByteView plaintext, common::ByteView associated_data,
               common::Bytes& out) const;
 
+  void SealTo(common::ByteView plaintext, common::ByteView associated_data,
+              std::string& out) const;
+
   // DataLoss when the tag does not verify (wrong key, tampered bytes, or moved to
   // another record); InvalidArgument when the input is too short to be sealed.
+  // On failure `out` is left as it was.
   Result<common::Bytes> Open(common::ByteView sealed, common::ByteView associated_data) const;
   Status OpenTo(common::ByteView sealed, common::ByteView associated_data,
                 common::Bytes& out) const;
+  Status OpenTo(common::ByteView sealed, common::ByteView associated_data,
+                std::string& out) const;
 
  private:
   struct Impl;

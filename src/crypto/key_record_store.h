@@ -29,6 +29,10 @@ class KeyRecordStore {
   virtual Result<std::optional<common::Bytes>> Get(std::string_view key) = 0;
   // Applies every write or none, durably (synced) before returning.
   virtual Status Apply(const std::vector<KeyRecordWrite>& writes) = 0;
+  // Applies every write or none, atomically but without waiting for stable storage:
+  // for work that is safe to repeat (rewrapping during rotation), followed by one
+  // synced Apply. Defaults to Apply.
+  virtual Status ApplyUnsynced(const std::vector<KeyRecordWrite>& writes) { return Apply(writes); }
   // Calls `visit` for each record whose key starts with `prefix`, in key order;
   // stops early and returns the first non-OK status `visit` returns.
   virtual Status Scan(

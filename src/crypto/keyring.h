@@ -41,8 +41,9 @@ struct KeyringOptions {
   // A KEK older than this is due for rotation (compliance report, `rotate --if-due`).
   // Default 90 days.
   std::chrono::hours kek_rotation_period = std::chrono::hours(24 * 90);
-  // DEKs rewrapped per atomic write during rotation. Default 1024.
-  size_t rewrap_batch_size = 1024;
+  // DEKs rewrapped per atomic write during rotation (written unsynced; one synced
+  // write at the end). Default 4096.
+  size_t rewrap_batch_size = 4096;
 };
 
 // A data-encryption key by handle: callers seal and open, never see key bytes.

@@ -29,12 +29,12 @@ Result<EncryptedKeyspace> EncryptedKeyspace::Open(Kv& kv, Keyspace keyspace,
 
 std::string EncryptedKeyspace::Seal(std::string_view key, std::string_view plaintext) const {
   thread_local std::string ad;
-  thread_local common::Bytes sealed;
   BuildAd(ad, keyspace_, key_->id(), key);
-  sealed.clear();
-  sealed.push_back(kValueFormat);
+  std::string sealed;
+  sealed.reserve(1 + crypto::Aead::kOverhead + plaintext.size());
+  sealed.push_back(static_cast<char>(kValueFormat));
   key_->aead().SealTo(common::AsBytes(plaintext), common::AsBytes(ad), sealed);
-  return std::string(common::AsChars(sealed));
+  return sealed;
 }
 
 Status EncryptedKeyspace::Put(std::string_view key, std::string_view plaintext,
@@ -56,13 +56,13 @@ Result<std::string> EncryptedKeyspace::Decrypt(std::string_view key,
   }
   thread_local std::string ad;
   BuildAd(ad, keyspace_, key_->id(), key);
-  common::Bytes plain;
+  std::string plain;
   Status s = key_->aead().OpenTo(common::AsBytes(stored.substr(1)), common::AsBytes(ad), plain);
   if (!s.ok()) {
     return s.WithContext("decrypting a value in keyspace '" + std::string(KeyspaceName(keyspace_)) +
                          "' of owner '" + key_->owner() + "'");
   }
-  return std::string(common::AsChars(plain));
+  return plain;
 }
 
 Result<std::optional<std::string>> EncryptedKeyspace::Get(std::string_view key,

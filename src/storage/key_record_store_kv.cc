@@ -10,6 +10,14 @@ Result<std::optional<common::Bytes>> KvKeyRecordStore::Get(std::string_view key)
 }
 
 Status KvKeyRecordStore::Apply(const std::vector<crypto::KeyRecordWrite>& writes) {
+  return Write(writes, /*sync=*/true);
+}
+
+Status KvKeyRecordStore::ApplyUnsynced(const std::vector<crypto::KeyRecordWrite>& writes) {
+  return Write(writes, /*sync=*/false);
+}
+
+Status KvKeyRecordStore::Write(const std::vector<crypto::KeyRecordWrite>& writes, bool sync) {
   WriteBatch batch;
   for (const auto& w : writes) {
     if (w.value) {
@@ -18,7 +26,7 @@ Status KvKeyRecordStore::Apply(const std::vector<crypto::KeyRecordWrite>& writes
       batch.Delete(Keyspace::kKeys, w.key);
     }
   }
-  return kv_.Write(batch, WriteOptions{.sync = true});
+  return kv_.Write(batch, WriteOptions{.sync = sync});
 }
 
 Status KvKeyRecordStore::Scan(

@@ -15,11 +15,13 @@ class KvKeyRecordStore final : public crypto::KeyRecordStore {
 
   Result<std::optional<common::Bytes>> Get(std::string_view key) override;
   Status Apply(const std::vector<crypto::KeyRecordWrite>& writes) override;
+  Status ApplyUnsynced(const std::vector<crypto::KeyRecordWrite>& writes) override;
   Status Scan(std::string_view prefix,
               const std::function<Status(std::string_view, common::ByteView)>& visit) override;
   Status PurgeDeleted() override { return kv_.PurgeDeleted(Keyspace::kKeys); }
 
  private:
+  Status Write(const std::vector<crypto::KeyRecordWrite>& writes, bool sync);
   Kv& kv_;
 };
 
