@@ -12,5 +12,6 @@ void AddUnsealCommand(CLI::App& app, int* exit_code);
 void AddKeysCommands(CLI::App& app, int* exit_code);
 void AddDataCommands(CLI::App& app, int* exit_code);
 void AddDemoCommand(CLI::App& app, int* exit_code);
+void AddAuditCommands(CLI::App& app, int* exit_code);
 
 }  // namespace custos::cli

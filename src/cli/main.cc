@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
   custos::cli::AddKeysCommands(app, &exit_code);
   custos::cli::AddDataCommands(app, &exit_code);
   custos::cli::AddDemoCommand(app, &exit_code);
+  custos::cli::AddAuditCommands(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

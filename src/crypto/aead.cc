@@ -1,17 +1,22 @@
 // AES-256-GCM over OpenSSL EVP. Key setup (AES key schedule and GHASH tables) costs
 // more than sealing a small value, so each thread keeps an encryption and a decryption
 // context keyed for the Aead it used last (identified by a random 64-bit id, never by
-// address) and, for the same key, only sets the next nonce. Nonces come from OpenSSL's
-// per-thread DRBG, which avoids a getrandom(2) system call per value and reseeds itself
-// after fork.
+// address) and, for the same key, only sets the next nonce. Nonces come from a
+// per-thread buffer filled by libsodium's CSPRNG 4 KiB at a time (a getrandom(2) call
+// per value costs more than sealing a small one); a forked child discards its copy.
 #include "crypto/aead.h"
 
 #include <openssl/evp.h>
-#include <openssl/rand.h>
+#include <pthread.h>
+#include <sodium.h>
 
+#include <array>
+#include <atomic>
 #include <climits>
+#include <mutex>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 
 #include "crypto/random.h"
 
@@ -52,6 +57,35 @@ KeyedCtx& DecryptCtx() {
 }
 
 int Len(size_t n) { return static_cast<int>(n); }
+
+// Bumped in every forked child, so that parent and child never serve the same buffered
+// random bytes (the one piece of process-wide mutable state here, by necessity).
+std::atomic<uint64_t> fork_generation{0};
+
+void FillNonce(uint8_t* nonce) {
+  struct Buffer {
+    std::array<uint8_t, 4096> bytes;
+    size_t used = 4096;
+    uint64_t generation = ~uint64_t{0};
+    ~Buffer() { sodium_memzero(bytes.data(), bytes.size()); }
+  };
+  static std::once_flag at_fork_once;
+  std::call_once(at_fork_once, [] {
+    InitCrypto();
+    pthread_atfork(nullptr, nullptr, [] { fork_generation.fetch_add(1); });
+  });
+  thread_local Buffer buffer;
+  const uint64_t generation = fork_generation.load(std::memory_order_relaxed);
+  if (buffer.used + Aead::kNonceSize > buffer.bytes.size() || buffer.generation != generation) {
+    randombytes_buf(buffer.bytes.data(), buffer.bytes.size());
+    buffer.used = 0;
+    buffer.generation = generation;
+  }
+  uint8_t* next = buffer.bytes.data() + buffer.used;
+  std::memcpy(nonce, next, Aead::kNonceSize);
+  sodium_memzero(next, Aead::kNonceSize);  // a served nonce is not kept around
+  buffer.used += Aead::kNonceSize;
+}
 
 }  // namespace
 
@@ -96,7 +130,7 @@ void SealInto(const SecretBytes& key, uint64_t key_id, common::ByteView plaintex
   uint8_t* nonce = out;
   uint8_t* body = nonce + Aead::kNonceSize;
   uint8_t* tag = body + plaintext.size();
-  if (RAND_bytes(nonce, Aead::kNonceSize) != 1) Die("OpenSSL's random generator failed");
+  FillNonce(nonce);
 
   KeyedCtx& k = EncryptCtx();
   int len = 0;

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "policy/parser.h"
+#include "policy/validator.h"
 
 namespace custos::policy {
 
@@ -28,6 +29,20 @@ Result<std::shared_ptr<const PolicySet>> PolicyStore::Build(
     CUSTOS_ASSIGN_OR_RETURN(std::vector<Policy> policies, ParsePolicies(src.text, opts));
     for (auto& p : policies) all.push_back(std::move(p));
   }
+  if (schema_) {
+    ValidationResult validation = Validator(*schema_).Validate(all);
+    if (!validation.ok()) {
+      std::string message = "the policies do not validate against the schema (" +
+                            std::to_string(validation.errors.size()) +
+                            " failing; the current version stays in force):";
+      constexpr size_t kShown = 10;
+      for (size_t i = 0; i < validation.errors.size() && i < kShown; ++i) {
+        message += "\n  " + validation.errors[i].message;
+      }
+      if (validation.errors.size() > kShown) message += "\n  ...";
+      return InvalidArgumentError(std::move(message));
+    }
+  }
   CUSTOS_ASSIGN_OR_RETURN(PolicySet set, PolicySet::Create(std::move(all), version));
   for (const auto& link : links) {
     CUSTOS_ASSIGN_OR_RETURN(set, set.WithLink(link.template_id, link.link_id,
@@ -35,6 +50,11 @@ Result<std::shared_ptr<const PolicySet>> PolicyStore::Build(
                                               link.resource ? &*link.resource : nullptr, version));
   }
   return std::make_shared<const PolicySet>(std::move(set));
+}
+
+void PolicyStore::SetSchema(std::shared_ptr<const Schema> schema) {
+  std::lock_guard lock(mu_);
+  schema_ = std::move(schema);
 }
 
 Result<uint64_t> PolicyStore::LoadDirectory(const std::filesystem::path& dir) {

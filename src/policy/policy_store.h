@@ -16,6 +16,7 @@
 
 #include "common/status.h"
 #include "policy/authorizer.h"
+#include "policy/schema.h"
 
 namespace custos::policy {
 
@@ -35,6 +36,12 @@ struct StoreDecision {
 class PolicyStore {
  public:
   PolicyStore();
+
+  // From now on, every new version must validate against `schema` (strict mode): a
+  // policy set with a type error, an unknown entity type or action, or an attribute
+  // access the schema does not allow is refused and the current version stays.
+  // nullptr turns validation off. Does not re-check the current version.
+  void SetSchema(std::shared_ptr<const Schema> schema);
 
   // Loads every `*.cedar` file directly in `dir` (sorted by name). Policy ids are the
   // `@id("...")` annotation if present, else `<file stem>/policy<N>` (N counts from 0 in
@@ -75,6 +82,7 @@ class PolicyStore {
   std::vector<PolicySource> sources_;  // of the current version
   std::vector<Link> links_;            // of the current version
   uint64_t last_version_ = 0;
+  std::shared_ptr<const Schema> schema_;  // validates new versions when set
 };
 
 }  // namespace custos::policy

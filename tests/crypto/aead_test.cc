@@ -2,6 +2,10 @@
 #include "crypto/aead.h"
 
 #include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <set>
 
 #include "common/bytes.h"
 
@@ -76,6 +80,43 @@ TEST(AeadTest, NistVectorOpens) {
   sealed.insert(sealed.end(), tag.begin(), tag.end());
   Aead aead = *Aead::Create(SecretBytes::CopyOf(key));
   EXPECT_EQ(*aead.Open(sealed, {}), pt);
+}
+
+}  // namespace
+}  // namespace custos::crypto
+
+namespace custos::crypto {
+namespace {
+
+// Buffered nonces must not repeat across fork: the child refills its buffer.
+TEST(AeadTest, ForkedChildDrawsFreshNonces) {
+  Aead aead = *Aead::Create(SecretBytes::Random(32));
+  (void)aead.Seal(common::AsBytes("warm the buffer"), {});
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    common::Bytes sealed = aead.Seal(common::AsBytes("x"), {});
+    (void)!::write(fds[1], sealed.data(), Aead::kNonceSize);
+    ::_exit(0);
+  }
+  common::Bytes parent = aead.Seal(common::AsBytes("x"), {});
+  uint8_t child_nonce[Aead::kNonceSize];
+  ASSERT_EQ(::read(fds[0], child_nonce, sizeof child_nonce),
+            static_cast<ssize_t>(sizeof child_nonce));
+  ::waitpid(pid, nullptr, 0);
+  EXPECT_NE(common::Bytes(child_nonce, child_nonce + Aead::kNonceSize),
+            common::Bytes(parent.begin(), parent.begin() + Aead::kNonceSize));
+}
+
+TEST(AeadTest, ManyNoncesAreDistinct) {
+  Aead aead = *Aead::Create(SecretBytes::Random(32));
+  std::set<common::Bytes> nonces;
+  for (int i = 0; i < 5000; ++i) {  // crosses several 4 KiB refills
+    common::Bytes s = aead.Seal(common::AsBytes("v"), {});
+    nonces.insert(common::Bytes(s.begin(), s.begin() + Aead::kNonceSize));
+  }
+  EXPECT_EQ(nonces.size(), 5000u);
 }
 
 }  // namespace
