@@ -11,25 +11,11 @@
 #include "audit/event.h"
 #include "crypto/root_key.h"
 #include "storage/data_dir.h"
+#include "../testing/temp_dir.h"
 
 namespace custos::audit::testing {
 
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "custos-audit-XXXXXX").string();
-    path_ = ::mkdtemp(pattern.data());
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-  std::string Sub(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
+using custos::testing::TempDir;
 
 // A data directory sealed with Shamir 2-of-3; `shares` reopens it.
 struct TestDataDir {

@@ -1,29 +1,16 @@
-// Temporary directories for storage tests, removed when the test ends.
+// Storage test helpers: temporary directories and a raw-byte search over files.
 #pragma once
 
 #include <gtest/gtest.h>
+
+#include "../testing/temp_dir.h"
 
 #include <filesystem>
 #include <string>
 
 namespace custos::storage::testing {
 
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "custos-test-XXXXXX").string();
-    path_ = ::mkdtemp(pattern.data());
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-  std::string Sub(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
+using custos::testing::TempDir;
 
 // Every regular file under `dir`, concatenated per file; returns the names of the
 // files whose raw bytes contain `needle`.
