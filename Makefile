@@ -23,7 +23,7 @@ demo: build
 
 # Every test: the fuzz targets for a bounded time, then unit, conformance and
 # end-to-end suites through CTest (its summary line closes the output).
-test: build
+test: build format-check
 	$(MAKE) fuzz
 	cd $(BUILD) && ctest --output-on-failure -j$(JOBS) --timeout 1200
 

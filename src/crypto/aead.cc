@@ -13,10 +13,10 @@
 #include <array>
 #include <atomic>
 #include <climits>
-#include <mutex>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <mutex>
 
 #include "crypto/random.h"
 
@@ -142,7 +142,8 @@ void SealInto(const SecretBytes& key, uint64_t key_id, common::ByteView plaintex
     ok = EVP_EncryptInit_ex2(k.ctx, Aes256Gcm(), key.span().data(), nonce, nullptr) == 1;
     if (ok) k.key_id = key_id;
   }
-  ok = ok && (ad.empty() || EVP_EncryptUpdate(k.ctx, nullptr, &len, ad.data(), Len(ad.size())) == 1);
+  ok =
+      ok && (ad.empty() || EVP_EncryptUpdate(k.ctx, nullptr, &len, ad.data(), Len(ad.size())) == 1);
   ok = ok && (plaintext.empty() ||
               EVP_EncryptUpdate(k.ctx, body, &len, plaintext.data(), Len(plaintext.size())) == 1);
   ok = ok && EVP_EncryptFinal_ex(k.ctx, body + plaintext.size(), &len) == 1;
@@ -153,8 +154,8 @@ void SealInto(const SecretBytes& key, uint64_t key_id, common::ByteView plaintex
 }
 
 // Opens `sealed` into out[0 .. sealed.size() - kOverhead); false if it does not verify.
-bool OpenInto(const SecretBytes& key, uint64_t key_id, common::ByteView sealed,
-              common::ByteView ad, uint8_t* out) {
+bool OpenInto(const SecretBytes& key, uint64_t key_id, common::ByteView sealed, common::ByteView ad,
+              uint8_t* out) {
   const uint8_t* nonce = sealed.data();
   const uint8_t* body = nonce + Aead::kNonceSize;
   const size_t body_len = sealed.size() - Aead::kOverhead;
@@ -169,7 +170,8 @@ bool OpenInto(const SecretBytes& key, uint64_t key_id, common::ByteView sealed,
     ok = EVP_DecryptInit_ex2(k.ctx, Aes256Gcm(), key.span().data(), nonce, nullptr) == 1;
     if (ok) k.key_id = key_id;
   }
-  ok = ok && (ad.empty() || EVP_DecryptUpdate(k.ctx, nullptr, &len, ad.data(), Len(ad.size())) == 1);
+  ok =
+      ok && (ad.empty() || EVP_DecryptUpdate(k.ctx, nullptr, &len, ad.data(), Len(ad.size())) == 1);
   ok = ok && (body_len == 0 || EVP_DecryptUpdate(k.ctx, out, &len, body, Len(body_len)) == 1);
   ok = ok && EVP_CIPHER_CTX_ctrl(k.ctx, EVP_CTRL_GCM_SET_TAG, Aead::kTagSize,
                                  const_cast<uint8_t*>(tag)) == 1;

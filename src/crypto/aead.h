@@ -37,8 +37,7 @@ class Aead {
   void SealTo(common::ByteView plaintext, common::ByteView associated_data,
               common::Bytes& out) const;
 
-  void SealTo(common::ByteView plaintext, common::ByteView associated_data,
-              std::string& out) const;
+  void SealTo(common::ByteView plaintext, common::ByteView associated_data, std::string& out) const;
 
   // DataLoss when the tag does not verify (wrong key, tampered bytes, or moved to
   // another record); InvalidArgument when the input is too short to be sealed.
@@ -46,8 +45,7 @@ class Aead {
   Result<common::Bytes> Open(common::ByteView sealed, common::ByteView associated_data) const;
   Status OpenTo(common::ByteView sealed, common::ByteView associated_data,
                 common::Bytes& out) const;
-  Status OpenTo(common::ByteView sealed, common::ByteView associated_data,
-                std::string& out) const;
+  Status OpenTo(common::ByteView sealed, common::ByteView associated_data, std::string& out) const;
 
  private:
   struct Impl;

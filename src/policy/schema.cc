@@ -10,8 +10,6 @@
 #include <unordered_map>
 #include <utility>
 
-
-
 namespace custos::policy {
 
 // ---------------------------------------------------------------------------------------
@@ -243,8 +241,8 @@ class SchemaBuilder {
     for (auto& a : raw_.actions) {
       ActionUid uid{ActionTypeFor(a.ns), a.id};
       if (action_uids_.count(uid) != 0) {
-        return Error(a.where, "action `" + uid.type + "::\"" + a.id +
-                                  "\"` is declared twice; remove one");
+        return Error(a.where,
+                     "action `" + uid.type + "::\"" + a.id + "\"` is declared twice; remove one");
       }
       action_uids_.insert(uid);
     }
@@ -273,8 +271,7 @@ class SchemaBuilder {
         CUSTOS_ASSIGN_OR_RETURN(SchemaTypePtr shape, Resolve(*e.shape, e.ns, 0));
         if (shape->kind != SchemaType::Kind::kRecord) {
           return Error(e.shape->where, "the shape of entity type `" + out.name +
-                                           "` must be a record type, not " +
-                                           shape->ToString());
+                                           "` must be a record type, not " + shape->ToString());
         }
         out.shape = shape->record;
       }
@@ -297,8 +294,7 @@ class SchemaBuilder {
       out.annotations = a.annotations;
       for (const auto& ref : a.parents) {
         CUSTOS_ASSIGN_OR_RETURN(ActionUid parent, ResolveActionRef(ref, a.ns));
-        if (std::find(out.member_of.begin(), out.member_of.end(), parent) ==
-            out.member_of.end()) {
+        if (std::find(out.member_of.begin(), out.member_of.end(), parent) == out.member_of.end()) {
           out.member_of.push_back(std::move(parent));
         }
       }
@@ -343,8 +339,7 @@ class SchemaBuilder {
       for (const auto& [name, attr] : et.shape.attributes) size += ExpandedSize(*attr.type);
       if (et.tags) size += ExpandedSize(*et.tags);
       if (size > kMaxExpandedTypeSize) {
-        return Error(e.where, "the types of entity type `" + et.name +
-                                  "` expand to more than " +
+        return Error(e.where, "the types of entity type `" + et.name + "` expand to more than " +
                                   std::to_string(kMaxExpandedTypeSize) + " nodes; simplify them");
       }
     }
@@ -418,8 +413,8 @@ class SchemaBuilder {
       if (entity_names_.count(full) != 0) return full;
     }
     if (entity_names_.count(name) != 0) return name;
-    return Error(where, "unknown entity type `" + name +
-                            "`; declare it with `entity " + name + ";` or fix the name");
+    return Error(where, "unknown entity type `" + name + "`; declare it with `entity " + name +
+                            ";` or fix the name");
   }
 
   Result<ActionUid> ResolveActionRef(const schema_raw::RawActionRef& ref,
@@ -465,8 +460,8 @@ class SchemaBuilder {
       if (auto t = BuiltinType(name)) return *t;
     }
     return Error(where, "unknown type `" + name +
-                            "`; declare it as an entity type or a common type (`type " +
-                            name + " = ...;`)");
+                            "`; declare it as an entity type or a common type (`type " + name +
+                            " = ...;`)");
   }
 
   Result<SchemaTypePtr> ResolveCommon(const std::string& full, const std::string& where,
@@ -474,8 +469,8 @@ class SchemaBuilder {
     auto done = resolved_common_.find(full);
     if (done != resolved_common_.end()) return done->second;
     if (!in_progress_.insert(full).second) {
-      return Error(where, "common type `" + full +
-                              "` refers to itself; a common type cannot be recursive");
+      return Error(
+          where, "common type `" + full + "` refers to itself; a common type cannot be recursive");
     }
     schema_raw::RawCommonDecl* decl = common_.at(full);
     Result<SchemaTypePtr> t = Resolve(*decl->type, decl->ns, depth + 1);
@@ -485,11 +480,10 @@ class SchemaBuilder {
     return t;
   }
 
-  Result<SchemaTypePtr> Resolve(const schema_raw::RawType& raw, const std::string& ns,
-                                int depth) {
+  Result<SchemaTypePtr> Resolve(const schema_raw::RawType& raw, const std::string& ns, int depth) {
     if (depth > kMaxTypeDepth) {
-      return Error(raw.where, "types nest too deeply (more than " +
-                                  std::to_string(kMaxTypeDepth) + " levels)");
+      return Error(raw.where, "types nest too deeply (more than " + std::to_string(kMaxTypeDepth) +
+                                  " levels)");
     }
     using K = schema_raw::RawType::Kind;
     switch (raw.kind) {
@@ -512,8 +506,7 @@ class SchemaBuilder {
       case K::kExtension: {
         std::string_view name = raw.name;
         if (name.compare(0, 9, "__cedar::") == 0) name.remove_prefix(9);
-        if (name == "ipaddr" || name == "decimal" || name == "datetime" ||
-            name == "duration") {
+        if (name == "ipaddr" || name == "decimal" || name == "datetime" || name == "duration") {
           return *BuiltinType(name);
         }
         return Error(raw.where, "unknown extension type `" + raw.name +
@@ -529,8 +522,7 @@ class SchemaBuilder {
         record.additional_attributes = raw.additional_attributes;
         for (const auto& attr : raw.attributes) {
           CUSTOS_ASSIGN_OR_RETURN(SchemaTypePtr t, Resolve(*attr.type, ns, depth + 1));
-          if (!record.attributes.emplace(attr.name, AttributeSchema{t, attr.required})
-                   .second) {
+          if (!record.attributes.emplace(attr.name, AttributeSchema{t, attr.required}).second) {
             return Error(attr.where, "attribute `" + attr.name +
                                          "` is declared twice in this record; remove one");
           }
@@ -569,8 +561,7 @@ class SchemaBuilder {
         ActionUid next = std::move(stack.back());
         stack.pop_back();
         if (next == uid) {
-          return InvalidArgumentError(raw_.filename + ": action " + uid.type + "::\"" +
-                                      uid.id +
+          return InvalidArgumentError(raw_.filename + ": action " + uid.type + "::\"" + uid.id +
                                       "\" is (transitively) a member of itself; remove the "
                                       "cycle in its `in` groups");
         }
@@ -605,8 +596,7 @@ class SchemaBuilder {
           if (seen.insert(c).second) stack.push_back(c);
         }
       }
-      schema.descendant_types_.emplace(name,
-                                       std::vector<std::string>(seen.begin(), seen.end()));
+      schema.descendant_types_.emplace(name, std::vector<std::string>(seen.begin(), seen.end()));
     }
   }
 
@@ -698,9 +688,7 @@ std::string Describe(const Token& t) {
   return "?";
 }
 
-bool IsIdentStart(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
-}
+bool IsIdentStart(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; }
 bool IsIdentChar(char c) { return IsIdentStart(c) || (c >= '0' && c <= '9'); }
 
 void AppendUtf8(std::string& out, uint32_t cp) {
@@ -723,8 +711,7 @@ void AppendUtf8(std::string& out, uint32_t cp) {
 
 class Lexer {
  public:
-  Lexer(std::string_view text, std::string_view filename)
-      : text_(text), filename_(filename) {}
+  Lexer(std::string_view text, std::string_view filename) : text_(text), filename_(filename) {}
 
   Result<std::vector<Token>> Run() {
     std::vector<Token> out;
@@ -753,25 +740,53 @@ class Lexer {
         t.kind = Tok::kPathSep;
       } else {
         switch (c) {
-          case '{': t.kind = Tok::kLBrace; break;
-          case '}': t.kind = Tok::kRBrace; break;
-          case '[': t.kind = Tok::kLBracket; break;
-          case ']': t.kind = Tok::kRBracket; break;
-          case '<': t.kind = Tok::kLAngle; break;
-          case '>': t.kind = Tok::kRAngle; break;
-          case '(': t.kind = Tok::kLParen; break;
-          case ')': t.kind = Tok::kRParen; break;
-          case ',': t.kind = Tok::kComma; break;
-          case ';': t.kind = Tok::kSemi; break;
-          case ':': t.kind = Tok::kColon; break;
-          case '=': t.kind = Tok::kEq; break;
-          case '?': t.kind = Tok::kQuestion; break;
-          case '@': t.kind = Tok::kAt; break;
+          case '{':
+            t.kind = Tok::kLBrace;
+            break;
+          case '}':
+            t.kind = Tok::kRBrace;
+            break;
+          case '[':
+            t.kind = Tok::kLBracket;
+            break;
+          case ']':
+            t.kind = Tok::kRBracket;
+            break;
+          case '<':
+            t.kind = Tok::kLAngle;
+            break;
+          case '>':
+            t.kind = Tok::kRAngle;
+            break;
+          case '(':
+            t.kind = Tok::kLParen;
+            break;
+          case ')':
+            t.kind = Tok::kRParen;
+            break;
+          case ',':
+            t.kind = Tok::kComma;
+            break;
+          case ';':
+            t.kind = Tok::kSemi;
+            break;
+          case ':':
+            t.kind = Tok::kColon;
+            break;
+          case '=':
+            t.kind = Tok::kEq;
+            break;
+          case '?':
+            t.kind = Tok::kQuestion;
+            break;
+          case '@':
+            t.kind = Tok::kAt;
+            break;
           default: {
-            std::string shown = (static_cast<unsigned char>(c) >= 0x20 &&
-                                 static_cast<unsigned char>(c) < 0x7f)
-                                    ? std::string("'") + c + "'"
-                                    : "byte 0x" + Hex(static_cast<unsigned char>(c));
+            std::string shown =
+                (static_cast<unsigned char>(c) >= 0x20 && static_cast<unsigned char>(c) < 0x7f)
+                    ? std::string("'") + c + "'"
+                    : "byte 0x" + Hex(static_cast<unsigned char>(c));
             return ErrorAt(line_, col_, "unexpected character " + shown);
           }
         }
@@ -822,8 +837,7 @@ class Lexer {
     std::string out;
     while (true) {
       if (pos_ >= text_.size()) {
-        return ErrorAt(start_line, start_col,
-                       "unterminated string literal; add the closing '\"'");
+        return ErrorAt(start_line, start_col, "unterminated string literal; add the closing '\"'");
       }
       char c = text_[pos_];
       if (c == '"') {
@@ -843,13 +857,27 @@ class Lexer {
       char e = text_[pos_];
       Advance();
       switch (e) {
-        case 'n': out += '\n'; break;
-        case 'r': out += '\r'; break;
-        case 't': out += '\t'; break;
-        case '0': out += '\0'; break;
-        case '\\': out += '\\'; break;
-        case '\'': out += '\''; break;
-        case '"': out += '"'; break;
+        case 'n':
+          out += '\n';
+          break;
+        case 'r':
+          out += '\r';
+          break;
+        case 't':
+          out += '\t';
+          break;
+        case '0':
+          out += '\0';
+          break;
+        case '\\':
+          out += '\\';
+          break;
+        case '\'':
+          out += '\'';
+          break;
+        case '"':
+          out += '"';
+          break;
         case 'x': {
           // \xHH: an ASCII character (at most 0x7f).
           uint32_t v = 0;
@@ -890,9 +918,9 @@ class Lexer {
           break;
         }
         default:
-          return ErrorAt(esc_line, esc_col, std::string("unknown escape sequence '\\") +
-                                                (static_cast<unsigned char>(e) < 0x80 ? e : '?') +
-                                                "'");
+          return ErrorAt(esc_line, esc_col,
+                         std::string("unknown escape sequence '\\") +
+                             (static_cast<unsigned char>(e) < 0x80 ? e : '?') + "'");
       }
     }
   }
@@ -954,8 +982,7 @@ class CedarSchemaParser {
     return Peek(ahead).kind == Tok::kIdent && Peek(ahead).text == kw;
   }
   std::string Where(const Token& t) const {
-    return std::string(filename_) + ":" + std::to_string(t.line) + ":" +
-           std::to_string(t.col);
+    return std::string(filename_) + ":" + std::to_string(t.line) + ":" + std::to_string(t.col);
   }
   Status Expected(const std::string& what) const {
     return InvalidArgumentError(Where(Peek()) + ": expected " + what + ", found " +
@@ -1002,7 +1029,8 @@ class CedarSchemaParser {
     const Token& kw = Next();  // namespace
     CUSTOS_ASSIGN_OR_RETURN(std::string ns, ParsePath("a namespace name after `namespace`"));
     if (ns == "__cedar" || ns.compare(0, 9, "__cedar::") == 0) {
-      return InvalidArgumentError(Where(kw) + ": the namespace `__cedar` is reserved; "
+      return InvalidArgumentError(Where(kw) +
+                                  ": the namespace `__cedar` is reserved; "
                                   "choose another name");
     }
     if (!namespaces_.insert(ns).second) {
@@ -1029,8 +1057,7 @@ class CedarSchemaParser {
 
   Status CheckDeclName(const Token& t, const char* kind) const {
     if (t.text == "__cedar") {
-      return InvalidArgumentError(Where(t) + ": `__cedar` is reserved and cannot name " +
-                                  kind);
+      return InvalidArgumentError(Where(t) + ": `__cedar` is reserved and cannot name " + kind);
     }
     return Status::Ok();
   }
@@ -1316,8 +1343,8 @@ class CedarSchemaParser {
     if (Peek().kind != Tok::kIdent) return Expected("a type name after `type`");
     const Token& name = Next();
     static constexpr std::string_view kReserved[] = {
-        "Bool", "Boolean", "Entity", "EntityOrCommon", "Extension", "Long", "Record", "Set",
-        "String", "__cedar"};
+        "Bool", "Boolean", "Entity", "EntityOrCommon", "Extension",
+        "Long", "Record",  "Set",    "String",         "__cedar"};
     for (auto r : kReserved) {
       if (name.text == r) {
         return InvalidArgumentError(Where(name) + ": `" + name.text +

@@ -27,8 +27,8 @@ using SchemaTypePtr = std::shared_ptr<const SchemaType>;
 
 // One attribute of a record or entity shape.
 struct AttributeSchema {
-  SchemaTypePtr type;     // never null after parsing
-  bool required = true;   // false for `name?: T`
+  SchemaTypePtr type;    // never null after parsing
+  bool required = true;  // false for `name?: T`
 };
 
 // A record type. Attribute names are unique; iteration is in name order.
@@ -49,9 +49,9 @@ struct SchemaType {
   enum class Kind { kBool, kLong, kString, kSet, kRecord, kEntity, kExtension };
 
   Kind kind = Kind::kBool;
-  SchemaTypePtr element;                            // kSet: the element type
-  RecordSchema record;                              // kRecord
-  std::string entity_type;                          // kEntity: fully qualified name
+  SchemaTypePtr element;                             // kSet: the element type
+  RecordSchema record;                               // kRecord
+  std::string entity_type;                           // kEntity: fully qualified name
   ExtensionType extension = ExtensionType::kIpAddr;  // kExtension
 
   static SchemaTypePtr Bool();
@@ -129,8 +129,7 @@ class Schema {
   // Null when unknown. `qualified_name` as written in policies: `NS::User`.
   const EntityTypeSchema* FindEntityType(std::string_view qualified_name) const;
   // Null when unknown. `action_type` is `Action` or `NS::Action`.
-  const ActionSchema* FindAction(std::string_view action_type,
-                                 std::string_view action_id) const;
+  const ActionSchema* FindAction(std::string_view action_type, std::string_view action_id) const;
 
   // Declared entity types, in name order (action entity types are not listed here).
   const std::map<std::string, EntityTypeSchema, std::less<>>& entity_types() const {

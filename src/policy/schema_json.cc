@@ -74,9 +74,8 @@ class JsonSchemaReader {
     size_t start = 0;
     while (true) {
       size_t sep = name.find("::", start);
-      std::string_view part =
-          std::string_view(name).substr(start, sep == std::string::npos ? std::string::npos
-                                                                         : sep - start);
+      std::string_view part = std::string_view(name).substr(
+          start, sep == std::string::npos ? std::string::npos : sep - start);
       if (!IsIdent(part)) {
         return Error(path, "`" + name + "` is not a valid name (identifiers joined by `::`)");
       }
@@ -148,8 +147,8 @@ class JsonSchemaReader {
                         const std::string& path) {
     if (!IsIdent(name)) return Error(path, "`" + name + "` is not a valid common type name");
     static constexpr std::string_view kReserved[] = {
-        "Bool", "Boolean", "Entity", "EntityOrCommon", "Extension", "Long", "Record", "Set",
-        "String", "__cedar"};
+        "Bool", "Boolean", "Entity", "EntityOrCommon", "Extension",
+        "Long", "Record",  "Set",    "String",         "__cedar"};
     for (auto r : kReserved) {
       if (name == r) {
         return Error(path, "`" + name + "` is reserved and cannot name a common type");
@@ -270,8 +269,8 @@ class JsonSchemaReader {
   Result<std::shared_ptr<RawType>> ReadType(const json& j, const std::string& path, int depth,
                                             bool attribute) {
     if (depth > kMaxJsonDepth) {
-      return Error(path, "types nest too deeply (more than " + std::to_string(kMaxJsonDepth) +
-                             " levels)");
+      return Error(
+          path, "types nest too deeply (more than " + std::to_string(kMaxJsonDepth) + " levels)");
     }
     if (!j.is_object()) return Error(path, "a type must be an object with a `type` field");
     auto tv = j.find("type");

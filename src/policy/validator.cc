@@ -216,7 +216,10 @@ std::string IncompatibleSetMessage(const Ty& a, const Ty& b) {
 class PolicyTypechecker {
  public:
   PolicyTypechecker(const Validator& v, const Policy& p, const Validator::RequestEnv& env)
-      : v_(v), p_(p), pool_(p.pool), env_(env),
+      : v_(v),
+        p_(p),
+        pool_(p.pool),
+        env_(env),
         action_uid_(env.action->uid.type, env.action->uid.id) {
     any_ = validator_detail::MakeBool(BoolT::kAny);
     tt_ = validator_detail::MakeBool(BoolT::kTrue);
@@ -280,15 +283,15 @@ class PolicyTypechecker {
   }
 
   Status Fail(SourceLoc loc, const std::string& what) const {
-    return InvalidArgumentError(Loc(p_, loc) + ": policy `" + p_.id + "`: " + what +
-                                " (for " + EnvText() + ")");
+    return InvalidArgumentError(Loc(p_, loc) + ": policy `" + p_.id + "`: " + what + " (for " +
+                                EnvText() + ")");
   }
   SourceLoc LocOf(uint32_t node) const {
     return node < pool_.nodes.size() ? pool_.nodes[node].loc : p_.loc;
   }
   Status Unexpected(uint32_t node, const TyPtr& got, const std::string& wanted) const {
-    return Fail(LocOf(node), "expected " + wanted + ", found type " +
-                                 validator_detail::TyString(*got));
+    return Fail(LocOf(node),
+                "expected " + wanted + ", found type " + validator_detail::TyString(*got));
   }
 
   // -- capabilities ---------------------------------------------------------------------
@@ -336,8 +339,7 @@ class PolicyTypechecker {
         !SameExpr(a.c, b.c, depth + 1)) {
       return false;
     }
-    if (a.kind == ExprKind::kSet || a.kind == ExprKind::kRecord ||
-        a.kind == ExprKind::kExtCall) {
+    if (a.kind == ExprKind::kSet || a.kind == ExprKind::kRecord || a.kind == ExprKind::kExtCall) {
       for (uint32_t i = 0; i < a.count; ++i) {
         if (!SameExpr(pool_.child(a, i), pool_.child(b, i), depth + 1)) return false;
       }
@@ -398,9 +400,10 @@ class PolicyTypechecker {
     bool any = false;
     for (const auto& part : parts) {
       CUSTOS_ASSIGN_OR_RETURN(Out o, part(caps));
-      if (o.ty->k != Ty::K::kBool) return Fail(p_.loc, "a condition is not a boolean (type " +
-                                                           validator_detail::TyString(*o.ty) +
-                                                           "); conditions must be booleans");
+      if (o.ty->k != Ty::K::kBool)
+        return Fail(p_.loc, "a condition is not a boolean (type " +
+                                validator_detail::TyString(*o.ty) +
+                                "); conditions must be booleans");
       if (o.ty->b == BoolT::kFalse) return Out{ff_, {}};
       if (o.ty->b == BoolT::kAny) any = true;
       caps = Union(caps, o.caps);
@@ -628,8 +631,7 @@ class PolicyTypechecker {
       case ExprKind::kAnd: {
         CUSTOS_ASSIGN_OR_RETURN(Out r1, TypeOf(n.a, c, depth + 1));
         return And(
-            std::move(r1), n.a,
-            [&](const Caps& c2) { return TypeOf(n.b, c2, depth + 1); }, c, n.b);
+            std::move(r1), n.a, [&](const Caps& c2) { return TypeOf(n.b, c2, depth + 1); }, c, n.b);
       }
       case ExprKind::kOr: {
         CUSTOS_ASSIGN_OR_RETURN(Out r1, TypeOf(n.a, c, depth + 1));
@@ -913,8 +915,9 @@ class PolicyTypechecker {
       return Fail(n.loc, "entity type " + ety + " has no tags; declare `tags T` on it");
     }
     if (!HasCap(c, cap)) {
-      return Fail(n.loc, "this tag may be absent; test it with `hasTag` first, as in "
-                         "`e.hasTag(t) && e.getTag(t) ...`");
+      return Fail(n.loc,
+                  "this tag may be absent; test it with `hasTag` first, as in "
+                  "`e.hasTag(t) && e.getTag(t) ...`");
     }
     return Out{tag_type, {}};
   }
@@ -968,8 +971,7 @@ class PolicyTypechecker {
       auto a1 = ActionLiteralOf(n.a);
       auto u2 = EntityLiteralOf(n.b);
       if (a1 && u2) {
-        return v_.ActionDescendentOf(*a1, ActionUid{std::string(u2->type()),
-                                                    std::string(u2->id())})
+        return v_.ActionDescendentOf(*a1, ActionUid{std::string(u2->type()), std::string(u2->id())})
                    ? BoolT::kTrue
                    : BoolT::kFalse;
       }
@@ -980,8 +982,7 @@ class PolicyTypechecker {
       auto us = EntityLiteralsOf(n.b);
       if (a1 && us) {
         for (const auto& u : *us) {
-          if (v_.ActionDescendentOf(*a1,
-                                    ActionUid{std::string(u.type()), std::string(u.id())})) {
+          if (v_.ActionDescendentOf(*a1, ActionUid{std::string(u.type()), std::string(u.id())})) {
             return BoolT::kTrue;
           }
         }
@@ -1089,8 +1090,7 @@ bool Validator::ActionDescendentOf(const ActionUid& action, const ActionUid& anc
 bool Validator::IsValidEntityLiteral(const EntityUid& uid) const {
   if (const EntityTypeSchema* et = schema_.FindEntityType(uid.type())) {
     if (!et->enum_ids) return true;
-    return std::find(et->enum_ids->begin(), et->enum_ids->end(), uid.id()) !=
-           et->enum_ids->end();
+    return std::find(et->enum_ids->begin(), et->enum_ids->end(), uid.id()) != et->enum_ids->end();
   }
   return schema_.FindAction(uid.type(), uid.id()) != nullptr;
 }
@@ -1148,21 +1148,22 @@ class EntityReferenceChecker {
   Status CheckUid(const EntityUid& uid, SourceLoc loc) const {
     if (v_.schema().FindEntityType(uid.type()) != nullptr) {
       if (IsValid(uid)) return Status::Ok();
-      return Fail(loc, "entity " + uid.ToString() + " is not one of the ids the enumerated "
-                       "entity type " + std::string(uid.type()) + " allows");
+      return Fail(loc, "entity " + uid.ToString() +
+                           " is not one of the ids the enumerated "
+                           "entity type " +
+                           std::string(uid.type()) + " allows");
     }
     if (schema_.FindAction(uid.type(), uid.id()) != nullptr) return Status::Ok();
     if (schema_.IsActionEntityType(uid.type())) {
       return Fail(loc, "unknown action " + uid.ToString() + "; declare it in the schema");
     }
     return Fail(loc, "unknown entity type " + std::string(uid.type()) +
-                     "; declare it in the schema or fix the name");
+                         "; declare it in the schema or fix the name");
   }
   bool IsValid(const EntityUid& uid) const {
     const EntityTypeSchema* et = schema_.FindEntityType(uid.type());
     if (!et->enum_ids) return true;
-    return std::find(et->enum_ids->begin(), et->enum_ids->end(), uid.id()) !=
-           et->enum_ids->end();
+    return std::find(et->enum_ids->begin(), et->enum_ids->end(), uid.id()) != et->enum_ids->end();
   }
   Status CheckValue(const Value& v, SourceLoc loc) const {
     if (v.is(ValueKind::kEntity)) return CheckUid(v.AsEntity(), loc);
@@ -1234,8 +1235,7 @@ Status Validator::CheckValue(const Value& value, const SchemaType& type,
                              std::string_view where) const {
   auto mismatch = [&](std::string_view expected) {
     return InvalidArgumentError(std::string(where) + ": expected " + std::string(expected) +
-                                ", found a " + std::string(ValueKindName(value.kind())) +
-                                " value");
+                                ", found a " + std::string(ValueKindName(value.kind())) + " value");
   };
   switch (type.kind) {
     case SchemaType::Kind::kBool:
@@ -1261,10 +1261,18 @@ Status Validator::CheckValue(const Value& value, const SchemaType& type,
     case SchemaType::Kind::kExtension: {
       ValueKind want = ValueKind::kIpAddr;
       switch (type.extension) {
-        case ExtensionType::kIpAddr: want = ValueKind::kIpAddr; break;
-        case ExtensionType::kDecimal: want = ValueKind::kDecimal; break;
-        case ExtensionType::kDatetime: want = ValueKind::kDatetime; break;
-        case ExtensionType::kDuration: want = ValueKind::kDuration; break;
+        case ExtensionType::kIpAddr:
+          want = ValueKind::kIpAddr;
+          break;
+        case ExtensionType::kDecimal:
+          want = ValueKind::kDecimal;
+          break;
+        case ExtensionType::kDatetime:
+          want = ValueKind::kDatetime;
+          break;
+        case ExtensionType::kDuration:
+          want = ValueKind::kDuration;
+          break;
       }
       return value.is(want) ? Status::Ok()
                             : mismatch("a " + std::string(ExtensionTypeName(type.extension)));
@@ -1362,8 +1370,8 @@ Status Validator::ValidateEntity(const EntityUid& uid, const RecordData& attribu
     return InvalidArgumentError(where + ": not one of the ids the enumerated type allows");
   }
   auto record = std::make_shared<RecordData>(attributes);
-  CUSTOS_RETURN_IF_ERROR(CheckValue(Value(RecordPtr(record)), *SchemaType::Record(et->shape),
-                                    where + " attributes"));
+  CUSTOS_RETURN_IF_ERROR(
+      CheckValue(Value(RecordPtr(record)), *SchemaType::Record(et->shape), where + " attributes"));
   for (const auto& p : parents) {
     if (std::find(et->member_of_types.begin(), et->member_of_types.end(), p.type()) ==
         et->member_of_types.end()) {
@@ -1377,8 +1385,7 @@ Status Validator::ValidateEntity(const EntityUid& uid, const RecordData& attribu
   }
   if (tags != nullptr && !tags->fields.empty()) {
     if (!et->tags) {
-      return InvalidArgumentError(where + ": has tags, but type " + et->name +
-                                  " declares none");
+      return InvalidArgumentError(where + ": has tags, but type " + et->name + " declares none");
     }
     for (const auto& [k, v] : tags->fields) {
       CUSTOS_RETURN_IF_ERROR(CheckValue(v, *et->tags, where + " tag `" + k + "`"));

@@ -91,8 +91,7 @@ class Validator {
 
   // Converts a schema type; `cache` keeps shared schema nodes shared.
   TyPtr Convert(const SchemaType& type, std::map<const SchemaType*, TyPtr>& cache) const;
-  TyPtr ConvertRecord(const RecordSchema& record,
-                      std::map<const SchemaType*, TyPtr>& cache) const;
+  TyPtr ConvertRecord(const RecordSchema& record, std::map<const SchemaType*, TyPtr>& cache) const;
   bool DescendentOf(std::string_view type, std::string_view ancestor) const;
   bool ActionDescendentOf(const ActionUid& action, const ActionUid& ancestor) const;
   bool IsValidEntityLiteral(const EntityUid& uid) const;

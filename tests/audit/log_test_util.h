@@ -8,10 +8,10 @@
 #include <memory>
 #include <string>
 
+#include "../testing/temp_dir.h"
 #include "audit/event.h"
 #include "crypto/root_key.h"
 #include "storage/data_dir.h"
-#include "../testing/temp_dir.h"
 
 namespace custos::audit::testing {
 

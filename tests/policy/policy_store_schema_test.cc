@@ -41,16 +41,16 @@ when { principal.clearence >= resource.classification };)"}});
   EXPECT_EQ(store.version(), 1u);
 
   // An unknown action is refused too.
-  EXPECT_FALSE(store.LoadSources({{"a.cedar",
-                                   "permit(principal, action == Action::\"delete\", resource);"}})
-                   .ok());
+  EXPECT_FALSE(
+      store.LoadSources({{"a.cedar", "permit(principal, action == Action::\"delete\", resource);"}})
+          .ok());
   EXPECT_EQ(store.version(), 1u);
 
   // Without a schema the same text is accepted (parse-only checks).
   store.SetSchema(nullptr);
-  EXPECT_TRUE(store.LoadSources({{"a.cedar",
-                                  "permit(principal, action == Action::\"delete\", resource);"}})
-                  .ok());
+  EXPECT_TRUE(
+      store.LoadSources({{"a.cedar", "permit(principal, action == Action::\"delete\", resource);"}})
+          .ok());
 }
 
 }  // namespace

@@ -251,8 +251,7 @@ TEST(SchemaCedarTest, ContextMustBeARecord) {
   Schema s = MustParse(
       "entity U; type C = { n: Long };\n"
       "action a appliesTo { principal: U, resource: U, context: C };");
-  EXPECT_EQ(s.FindAction("Action", "a")->context.Find("n")->type->kind,
-            SchemaType::Kind::kLong);
+  EXPECT_EQ(s.FindAction("Action", "a")->context.Find("n")->type->kind, SchemaType::Kind::kLong);
 }
 
 TEST(SchemaCedarTest, DeepNestingIsAnErrorNotACrash) {
@@ -280,8 +279,9 @@ TEST(SchemaCedarTest, ExponentiallyLargeTypesAreRejected) {
             "big:42:8: the types of entity type `E` expand to more than 100000 nodes; "
             "simplify them");
   // Error messages that print such a type stay short.
-  r = Schema::ParseCedarSchema(text + "entity U; action a appliesTo { principal: U, resource: "
-                                      "U, context: Set<T40> };",
+  r = Schema::ParseCedarSchema(text +
+                                   "entity U; action a appliesTo { principal: U, resource: "
+                                   "U, context: Set<T40> };",
                                "big");
   ASSERT_FALSE(r.ok());
   EXPECT_LT(r.status().message().size(), 700u);

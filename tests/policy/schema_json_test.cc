@@ -88,8 +88,7 @@ TEST(SchemaJsonTest, ReadsEveryTypeForm) {
   const ActionSchema* view = s.FindAction("PhotoApp::Action", "view");
   ASSERT_NE(view, nullptr);
   EXPECT_EQ(view->member_of, (std::vector<ActionUid>{{"PhotoApp::Action", "read"}}));
-  EXPECT_EQ(view->resource_types,
-            (std::vector<std::string>{"PhotoApp::Photo", "PhotoApp::Color"}));
+  EXPECT_EQ(view->resource_types, (std::vector<std::string>{"PhotoApp::Photo", "PhotoApp::Color"}));
   EXPECT_EQ(view->context.Find("ip")->type->ToString(), "ipaddr");
   EXPECT_FALSE(view->context.Find("mfa")->required);
   EXPECT_EQ(view->annotations.at("doc"), "view a photo");
@@ -187,8 +186,8 @@ TEST(SchemaJsonTest, SyntaxErrorsHaveLineAndColumn) {
 }
 
 TEST(SchemaJsonTest, ParsePicksTheForm) {
-  Result<Schema> json = Schema::Parse("\n {\"\": {\"entityTypes\": {\"U\": {}}, \"actions\": {}}}",
-                                      "a");
+  Result<Schema> json =
+      Schema::Parse("\n {\"\": {\"entityTypes\": {\"U\": {}}, \"actions\": {}}}", "a");
   ASSERT_TRUE(json.ok()) << json.status().ToString();
   EXPECT_NE(json->FindEntityType("U"), nullptr);
   Result<Schema> human = Schema::Parse("entity U;", "b");

@@ -71,8 +71,8 @@ void CheckRequestsAndEntities(const nlohmann::json& test, const fs::path& data_r
     if (store.ok()) {
       for (const auto& [uid, e] : store->entities()) {
         ++tally.entities;
-        Status st = validator.ValidateEntity(uid, e.attrs.AsRecord(), e.parents,
-                                             &e.tags.AsRecord());
+        Status st =
+            validator.ValidateEntity(uid, e.attrs.AsRecord(), e.parents, &e.tags.AsRecord());
         if (st.ok()) {
           ++tally.entities_valid;
         } else {
@@ -170,9 +170,9 @@ void RunFolder(const fs::path& data_root, const fs::path& folder, Tally& tally) 
 }
 
 void Report(const std::string& suite, const Tally& t) {
-  std::cout << "[" << suite << "] shouldValidate=true: " << t.true_validated << "/"
-            << t.true_cases << " validated; shouldValidate=false: " << t.false_rejected << "/"
-            << t.false_cases << " rejected; policy files not parsed: " << t.unparsed << "\n"
+  std::cout << "[" << suite << "] shouldValidate=true: " << t.true_validated << "/" << t.true_cases
+            << " validated; shouldValidate=false: " << t.false_rejected << "/" << t.false_cases
+            << " rejected; policy files not parsed: " << t.unparsed << "\n"
             << "  requests valid: " << t.requests_valid << "/" << t.requests
             << "; entities valid: " << t.entities_valid << "/" << t.entities << "\n";
   std::cout << "  with impossible policies rejected too: " << t.false_rejected_strict
@@ -181,7 +181,8 @@ void Report(const std::string& suite, const Tally& t) {
     std::cout << "  " << t.failures[i] << "\n";
   }
   if (std::getenv("CUSTOS_VALIDATOR_VERBOSE") != nullptr) {
-    for (const auto& name : t.accepted_false) std::cout << "  accepted (Cedar rejects): " << name << "\n";
+    for (const auto& name : t.accepted_false)
+      std::cout << "  accepted (Cedar rejects): " << name << "\n";
   }
 }
 

@@ -93,27 +93,34 @@ TEST_F(ValidatorTest, UnknownNamesAreErrors) {
 }
 
 TEST_F(ValidatorTest, OptionalAttributesNeedHas) {
-  std::string err = ErrorOf("permit(principal, action, resource)\n"
-                            "when { principal.age > 3 };");
+  std::string err = ErrorOf(
+      "permit(principal, action, resource)\n"
+      "when { principal.age > 3 };");
   EXPECT_EQ(err.substr(0, err.find(" (for ")),
             "p.cedar:2:18: policy `policy0`: attribute `age` is optional; test it with `has` "
             "first, as in `x has age && x.age ...`");
-  ExpectValid("permit(principal, action, resource) when { principal has age && principal.age > 3 };");
-  ExpectValid("permit(principal, action, resource) when {"
-              " if principal has manager then principal.manager.name == \"x\" else false };");
-  ExpectValid("permit(principal, action, resource) when {"
-              " principal.address has zip && principal.address.zip == \"1\" };");
+  ExpectValid(
+      "permit(principal, action, resource) when { principal has age && principal.age > 3 };");
+  ExpectValid(
+      "permit(principal, action, resource) when {"
+      " if principal has manager then principal.manager.name == \"x\" else false };");
+  ExpectValid(
+      "permit(principal, action, resource) when {"
+      " principal.address has zip && principal.address.zip == \"1\" };");
   // The guard must be on the same expression.
-  ExpectError("permit(principal, action == Action::\"view\", resource) when {"
-              " resource.owner has age && principal.age > 1 };",
-              "attribute `age` is optional");
+  ExpectError(
+      "permit(principal, action == Action::\"view\", resource) when {"
+      " resource.owner has age && principal.age > 1 };",
+      "attribute `age` is optional");
   // `||` keeps only what both sides know, so this guard does not count (as in Cedar).
-  ExpectError("permit(principal, action, resource) when {"
-              " !(principal has age) || principal.age > 1 };",
-              "attribute `age` is optional");
-  ExpectError("permit(principal, action == Action::\"view\", resource) when {"
-              " context.mfa };",
-              "attribute `mfa` is optional");
+  ExpectError(
+      "permit(principal, action, resource) when {"
+      " !(principal has age) || principal.age > 1 };",
+      "attribute `age` is optional");
+  ExpectError(
+      "permit(principal, action == Action::\"view\", resource) when {"
+      " context.mfa };",
+      "attribute `mfa` is optional");
 }
 
 TEST_F(ValidatorTest, UndeclaredAttributesAreErrors) {
@@ -131,25 +138,30 @@ TEST_F(ValidatorTest, UndeclaredAttributesAreErrors) {
 TEST_F(ValidatorTest, TagsNeedHasTagAndDeclaredTags) {
   ExpectError("permit(principal, action, resource) when { principal.getTag(\"t\") == \"v\" };",
               "this tag may be absent; test it with `hasTag` first");
-  ExpectValid("permit(principal, action, resource) when {"
-              " principal.hasTag(\"t\") && principal.getTag(\"t\") == \"v\" };");
-  ExpectError("permit(principal, action == Action::\"view\", resource is Photo) when {"
-              " resource.getTag(\"t\") == \"v\" };",
-              "entity type Photo has no tags");
+  ExpectValid(
+      "permit(principal, action, resource) when {"
+      " principal.hasTag(\"t\") && principal.getTag(\"t\") == \"v\" };");
+  ExpectError(
+      "permit(principal, action == Action::\"view\", resource is Photo) when {"
+      " resource.getTag(\"t\") == \"v\" };",
+      "entity type Photo has no tags");
   // hasTag on a type without tags is False, so the right of `&&` is never typechecked.
-  ExpectValid("permit(principal, action == Action::\"view\", resource is Photo) when {"
-              " resource.hasTag(\"t\") && resource.getTag(\"t\") == \"v\" };");
+  ExpectValid(
+      "permit(principal, action == Action::\"view\", resource is Photo) when {"
+      " resource.hasTag(\"t\") && resource.getTag(\"t\") == \"v\" };");
 }
 
 TEST_F(ValidatorTest, StrictLeastUpperBounds) {
-  ExpectError("permit(principal, action, resource) when { (if principal has age then 1 else "
-              "\"one\") == 1 };",
-              "the branches of if-then-else have incompatible types Long and String");
+  ExpectError(
+      "permit(principal, action, resource) when { (if principal has age then 1 else "
+      "\"one\") == 1 };",
+      "the branches of if-then-else have incompatible types Long and String");
   ExpectError("permit(principal, action, resource) when { [1, \"a\"].contains(1) };",
               "set elements have incompatible types Long and String");
-  ExpectError("permit(principal, action == Action::\"view\", resource) when {"
-              " [principal, resource].contains(principal) };",
-              "set elements have incompatible types User and");
+  ExpectError(
+      "permit(principal, action == Action::\"view\", resource) when {"
+      " [principal, resource].contains(principal) };",
+      "set elements have incompatible types User and");
   ExpectError("permit(principal, action, resource) when { [].isEmpty() };",
               "the empty set `[]` has no type");
   ExpectError("permit(principal, action, resource) when { {a: 1} == {a: 1, b: 2} };",
@@ -157,8 +169,9 @@ TEST_F(ValidatorTest, StrictLeastUpperBounds) {
   ExpectError("permit(principal, action, resource) when { principal.name == 1 };",
               "cannot compare values of types String and Long");
   // Entities of different types compare (always false), as in Cedar.
-  ValidationResult r = Run("permit(principal, action == Action::\"view\", resource) when {"
-                           " principal == resource };");
+  ValidationResult r =
+      Run("permit(principal, action == Action::\"view\", resource) when {"
+          " principal == resource };");
   EXPECT_TRUE(r.ok());
   EXPECT_EQ(r.warnings.size(), 1u);
 }
@@ -166,17 +179,20 @@ TEST_F(ValidatorTest, StrictLeastUpperBounds) {
 TEST_F(ValidatorTest, OperatorsAndExtensionFunctions) {
   ExpectError("permit(principal, action, resource) when { principal.name + 1 > 2 };",
               "expected a Long operand, found type String");
-  ExpectError("permit(principal, action == Action::\"view\", resource is Photo) when {"
-              " resource.score < decimal(\"1.0\") };",
-              "`<`, `<=`, `>`, `>=` take two Longs, two datetimes or two durations");
+  ExpectError(
+      "permit(principal, action == Action::\"view\", resource is Photo) when {"
+      " resource.score < decimal(\"1.0\") };",
+      "`<`, `<=`, `>`, `>=` take two Longs, two datetimes or two durations");
   ExpectError("permit(principal, action, resource) when { ip(\"300.1.1.1\").isIpv4() };",
               "invalid call of ip: \"300.1.1.1\" is not a valid value");
-  ExpectError("permit(principal, action, resource) when { decimal(principal.name).lessThan("
-              "decimal(\"1.0\")) };",
-              "its argument must be a string literal");
-  ExpectError("permit(principal, action, resource) when { ip(\"1.2.3.4\").lessThan("
-              "decimal(\"1.0\")) };",
-              "invalid call of lessThan: wrong argument types (ipaddr, decimal)");
+  ExpectError(
+      "permit(principal, action, resource) when { decimal(principal.name).lessThan("
+      "decimal(\"1.0\")) };",
+      "its argument must be a string literal");
+  ExpectError(
+      "permit(principal, action, resource) when { ip(\"1.2.3.4\").lessThan("
+      "decimal(\"1.0\")) };",
+      "invalid call of lessThan: wrong argument types (ipaddr, decimal)");
   ExpectError("permit(principal, action, resource) when { principal in \"g\" };",
               "an entity or a set of entities on the right of `in`");
   ExpectError("permit(principal, action, resource) when { 1 };", "expected a boolean");
@@ -264,8 +280,8 @@ TEST_F(ValidatorTest, RequestValidation) {
                               Value::Record({}))
                 .message(),
             "request: resource Color::\"blue\" is not a valid id of its enumerated type");
-  Value extra = Value::Record({{"ip", Value(IpAddr{})}, {"now", Value(Datetime{0})},
-                               {"x", Value(int64_t{1})}});
+  Value extra = Value::Record(
+      {{"ip", Value(IpAddr{})}, {"now", Value(Datetime{0})}, {"x", Value(int64_t{1})}});
   EXPECT_EQ(v.ValidateRequest(alice, view, photo, extra).message(),
             "request: context: attribute `x` is not declared in the schema");
   Value wrong = Value::Record({{"ip", Value::String("1.2.3.4")}, {"now", Value(Datetime{0})}});
@@ -283,13 +299,13 @@ TEST_F(ValidatorTest, EntityValidation) {
                             {"roles", Value::Set({Value::String("r")})}});
   Value tags = attrs({{"t", Value::String("v")}});
   EntityUid alice("User", "alice");
-  EXPECT_TRUE(v.ValidateEntity(alice, user_attrs.AsRecord(), {EntityUid("Group", "g")},
-                               &tags.AsRecord())
-                  .ok());
-  EXPECT_EQ(v.ValidateEntity(alice, user_attrs.AsRecord(), {EntityUid("Album", "a")}, nullptr)
-                .message(),
-            "entity User::\"alice\": parent Album::\"a\" has a type not listed in memberOfTypes "
-            "of User");
+  EXPECT_TRUE(
+      v.ValidateEntity(alice, user_attrs.AsRecord(), {EntityUid("Group", "g")}, &tags.AsRecord())
+          .ok());
+  EXPECT_EQ(
+      v.ValidateEntity(alice, user_attrs.AsRecord(), {EntityUid("Album", "a")}, nullptr).message(),
+      "entity User::\"alice\": parent Album::\"a\" has a type not listed in memberOfTypes "
+      "of User");
   Value bad = attrs({{"name", Value(int64_t{1})},
                      {"address", attrs({{"city", Value::String("B")}})},
                      {"roles", Value::Set({})}});
@@ -298,10 +314,10 @@ TEST_F(ValidatorTest, EntityValidation) {
   Value int_tags = attrs({{"t", Value(int64_t{1})}});
   EXPECT_EQ(v.ValidateEntity(alice, user_attrs.AsRecord(), {}, &int_tags.AsRecord()).message(),
             "entity User::\"alice\" tag `t`: expected a String, found a long value");
-  EXPECT_EQ(v.ValidateEntity(EntityUid("Album", "a"), Value::Record({}).AsRecord(), {},
-                             &tags.AsRecord())
-                .message(),
-            "entity Album::\"a\": has tags, but type Album declares none");
+  EXPECT_EQ(
+      v.ValidateEntity(EntityUid("Album", "a"), Value::Record({}).AsRecord(), {}, &tags.AsRecord())
+          .message(),
+      "entity Album::\"a\": has tags, but type Album declares none");
   EXPECT_EQ(v.ValidateEntity(EntityUid("Ghost", "g"), Value::Record({}).AsRecord(), {}, nullptr)
                 .message(),
             "entity Ghost::\"g\": its type is not declared in the schema");

@@ -3,10 +3,10 @@
 
 #include <gtest/gtest.h>
 
-#include "../testing/temp_dir.h"
-
 #include <filesystem>
 #include <string>
+
+#include "../testing/temp_dir.h"
 
 namespace custos::storage::testing {
 
