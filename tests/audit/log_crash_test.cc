@@ -13,6 +13,7 @@
 #include <random>
 #include <thread>
 
+#include "../testing/child_process.h"
 #include "audit/hash_store.h"
 #include "audit/log.h"
 #include "audit/log_signer.h"
@@ -24,35 +25,18 @@
 namespace custos::audit {
 namespace {
 
-struct Child {
-  pid_t pid = -1;
-  FILE* out = nullptr;
-};
-
 // Starts the writer: the standalone tool when built, else this test binary in writer
 // mode (CUSTOS_AUDIT_CRASH_CHILD set, filtered to the child "test" below).
-Child SpawnWriter(const std::string& dir, const std::string& shares, int run) {
-  int fds[2];
-  EXPECT_EQ(::pipe(fds), 0);
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    ::dup2(fds[1], STDOUT_FILENO);
-    ::close(fds[0]);
-    ::close(fds[1]);
+custos::testing::ChildProcess SpawnWriter(const std::string& dir, const std::string& shares,
+                                          int run) {
 #ifdef CUSTOS_AUDIT_CRASH_WRITER
-    std::string run_text = std::to_string(run);
-    ::execl(CUSTOS_AUDIT_CRASH_WRITER, CUSTOS_AUDIT_CRASH_WRITER, dir.c_str(), shares.c_str(),
-            run_text.c_str(), static_cast<char*>(nullptr));
+  return custos::testing::SpawnWithStdoutPipe(
+      {CUSTOS_AUDIT_CRASH_WRITER, dir, shares, std::to_string(run)});
 #else
-    std::string env = dir + "\n" + shares + "\n" + std::to_string(run);
-    ::setenv("CUSTOS_AUDIT_CRASH_CHILD", env.c_str(), 1);
-    ::execl("/proc/self/exe", "custos_audit_tests", "--gtest_filter=AuditCrashChild.Writer",
-            static_cast<char*>(nullptr));
+  return custos::testing::SpawnWithStdoutPipe(
+      {"/proc/self/exe", "--gtest_filter=AuditCrashChild.Writer"},
+      {{"CUSTOS_AUDIT_CRASH_CHILD", dir + "\n" + shares + "\n" + std::to_string(run)}});
 #endif
-    ::_exit(127);
-  }
-  ::close(fds[1]);
-  return {pid, ::fdopen(fds[0], "r")};
 }
 
 TEST(AuditCrashChild, Writer) {
@@ -80,7 +64,7 @@ TEST(AuditCrashTest, AcknowledgedEntriesAndCheckpointsSurviveSigkill) {
   std::map<uint64_t, std::string> checkpoints_seen;  // size -> note, across all rounds
   for (int round = 0; round < 20; ++round) {
     SCOPED_TRACE("round " + std::to_string(round));
-    Child child = SpawnWriter(path, shares_file, round);
+    custos::testing::ChildProcess child = SpawnWriter(path, shares_file, round);
     ASSERT_NE(child.out, nullptr);
     char line[256];
     bool ready = false;

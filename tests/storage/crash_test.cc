@@ -12,6 +12,7 @@
 #include <random>
 #include <thread>
 
+#include "../testing/child_process.h"
 #include "crypto/root_key.h"
 #include "storage/data_dir.h"
 #include "storage/encrypted_keyspace.h"
@@ -20,28 +21,7 @@
 namespace custos::storage {
 namespace {
 
-struct Child {
-  pid_t pid = -1;
-  FILE* out = nullptr;
-};
-
-Child Spawn(const std::vector<std::string>& args) {
-  int fds[2];
-  EXPECT_EQ(::pipe(fds), 0);
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    ::dup2(fds[1], STDOUT_FILENO);
-    ::close(fds[0]);
-    ::close(fds[1]);
-    std::vector<char*> argv;
-    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    ::execv(argv[0], argv.data());
-    ::_exit(127);
-  }
-  ::close(fds[1]);
-  return {pid, ::fdopen(fds[0], "r")};
-}
+using custos::testing::SpawnWithStdoutPipe;
 
 TEST(CrashTest, AcknowledgedBatchesSurviveSigkill) {
   testing::TempDir tmp;
@@ -59,8 +39,8 @@ TEST(CrashTest, AcknowledgedBatchesSurviveSigkill) {
   long total_acked = 0;
   for (int round = 0; round < 20; ++round) {
     const std::string owner = "crash:" + std::to_string(round % 4);
-    Child child =
-        Spawn({CUSTOS_CRASH_WRITER, path, shares_file, owner, std::to_string(next_batch)});
+    auto child = SpawnWithStdoutPipe(
+        {CUSTOS_CRASH_WRITER, path, shares_file, owner, std::to_string(next_batch)});
     ASSERT_NE(child.out, nullptr);
     char line[64];
     ASSERT_NE(std::fgets(line, sizeof line, child.out), nullptr) << "writer did not start";
