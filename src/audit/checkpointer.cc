@@ -3,6 +3,7 @@
 
 #include "audit/checkpoint.h"
 #include "audit/hash_store.h"
+#include "common/thread_name.h"
 
 namespace custos::audit {
 
@@ -27,7 +28,10 @@ Checkpointer::~Checkpointer() { Stop(); }
 void Checkpointer::Start() {
   std::lock_guard<std::mutex> lock(mu_);
   if (thread_.joinable() || stopping_) return;
-  thread_ = std::thread([this] { Run(); });
+  thread_ = std::thread([this] {
+    common::SetCurrentThreadName("audit-checkpoint");
+    Run();
+  });
 }
 
 void Checkpointer::Stop() {

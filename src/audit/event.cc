@@ -10,6 +10,7 @@ namespace {
 
 class Writer {
  public:
+  Writer() { out_.reserve(512); }
   void Varint(uint64_t v) {
     while (v >= 0x80) {
       out_.push_back(static_cast<uint8_t>(v | 0x80));

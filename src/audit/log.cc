@@ -32,6 +32,8 @@ Result<std::unique_ptr<AuditLog>> AuditLog::Open(storage::Kv& kv, crypto::Keyrin
   std::unique_ptr<AuditLog> log(
       new AuditLog(kv, keyring, options, signer.verifier(), std::move(index)));
   CUSTOS_RETURN_IF_ERROR(log->LoadState());
+  log->durable_size_ = log->range_.size();
+  log->durable_root_ = log->range_.Root();
   CUSTOS_ASSIGN_OR_RETURN(auto latest, ReadLatestCheckpoint(kv));
   AuditLog* self = log.get();
   log->checkpointer_ = std::make_unique<Checkpointer>(
@@ -44,9 +46,24 @@ Result<std::unique_ptr<AuditLog>> AuditLog::Open(storage::Kv& kv, crypto::Keyrin
       },
       std::move(latest));
   if (options.background_checkpoints) log->checkpointer_->Start();
+  CUSTOS_ASSIGN_OR_RETURN(uint64_t indexed, AuditIndexer::ReadWatermark(kv));
+  if (indexed > log->durable_size_) {
+    return DataLossError("the audit index covers " + std::to_string(indexed) +
+                         " entries but the log holds " + std::to_string(log->durable_size_) +
+                         ": the log was rolled back; run `custos audit verify` and restore "
+                         "the data directory from a replica");
+  }
+  log->indexer_ = std::make_unique<AuditIndexer>(
+      kv, log->index_, [self](uint64_t index) { return self->ReadEvent(index); }, indexed,
+      log->durable_size_);
+  // In fsync mode the writer writes without sync and a syncer thread fsyncs the
+  // write-ahead log, overlapping one batch's fsync with the next batch's work.
+  Sequencer::SyncFn sync;
+  if (options.durability == Durability::kFsync) sync = [self] { return self->kv_.SyncWal(); };
   log->sequencer_ = std::make_unique<Sequencer>(
       SequencerOptions{options.max_queue, options.max_batch},
-      [self](std::span<const SequencedEntry> batch) { return self->Commit(batch); });
+      [self](std::span<SequencedEntry> batch) { return self->Commit(batch); }, std::move(sync),
+      [self](uint64_t first, std::span<SequencedEntry> batch) { self->OnDurable(first, batch); });
   return log;
 }
 
@@ -55,6 +72,7 @@ AuditLog::~AuditLog() { Close(); }
 void AuditLog::Close() {
   std::call_once(closed_, [this] {
     if (sequencer_) sequencer_->Stop();
+    if (indexer_) indexer_->Stop();
     if (checkpointer_) checkpointer_->Stop();
   });
 }
@@ -65,9 +83,6 @@ Status AuditLog::LoadState() {
                           CompactRange::FromFrontier(state.size, std::move(state.frontier)));
   KvTileReader reader(kv_);
   CUSTOS_ASSIGN_OR_RETURN(tiles_, TileWriter::Load(state.size, reader));
-  std::lock_guard<std::mutex> lock(tree_mu_);
-  durable_size_ = range_.size();
-  durable_root_ = range_.Root();
   return Status::Ok();
 }
 
@@ -76,7 +91,7 @@ Result<std::shared_ptr<const crypto::DataKey>> AuditLog::SegmentKey(uint64_t seg
   return create ? keyring_.GetOrCreateDataKey(owner) : keyring_.GetDataKey(owner);
 }
 
-Result<uint64_t> AuditLog::Commit(std::span<const SequencedEntry> batch) {
+Result<uint64_t> AuditLog::Commit(std::span<SequencedEntry> batch) {
   const uint64_t first = range_.size();
   storage::WriteBatch wb;
   Status status;
@@ -100,14 +115,13 @@ Result<uint64_t> AuditLog::Commit(std::span<const SequencedEntry> batch) {
     segment_key_->aead().SealTo(batch[i].encoded, EntryAssociatedData(index), sealed);
     range_.Append(HashLeaf(sealed), on_complete);
     wb.Put(storage::Keyspace::kAudit, EntryKey(index), common::AsChars(sealed));
-    index_.AddTo(wb, batch[i].event, index);
   }
   if (status.ok()) {
     tiles_.Flush(wb);
     wb.Put(storage::Keyspace::kAudit, StateKey(),
            EncodeLogState({range_.size(), range_.frontier()}));
-    status =
-        kv_.Write(wb, storage::WriteOptions{.sync = options_.durability == Durability::kFsync});
+    // Never synced here: in fsync mode the sequencer's syncer makes it durable.
+    status = kv_.Write(wb, storage::WriteOptions{.sync = false});
   }
   if (!status.ok()) {
     // Back to what storage holds, so the next batch starts at the same index.
@@ -116,22 +130,43 @@ Result<uint64_t> AuditLog::Commit(std::span<const SequencedEntry> batch) {
     return status;
   }
   std::lock_guard<std::mutex> lock(tree_mu_);
-  durable_size_ = range_.size();
-  durable_root_ = range_.Root();
+  written_roots_.push_back({range_.size(), range_.Root()});
   return first;
+}
+
+void AuditLog::OnDurable(uint64_t first, std::span<SequencedEntry> batch) {
+  {
+    std::lock_guard<std::mutex> lock(tree_mu_);
+    const uint64_t end = first + batch.size();
+    while (!written_roots_.empty() && written_roots_.front().first <= end) {
+      durable_size_ = written_roots_.front().first;
+      durable_root_ = written_roots_.front().second;
+      written_roots_.pop_front();
+    }
+  }
+  std::vector<IndexTerms> events;
+  events.reserve(batch.size());
+  for (SequencedEntry& entry : batch) events.push_back(std::move(entry.terms));
+  indexer_->Enqueue(first, std::move(events));
 }
 
 Result<uint64_t> AuditLog::Append(const AuditEvent& event) { return AppendAsync(event).get(); }
 
 std::future<Result<uint64_t>> AuditLog::AppendAsync(const AuditEvent& event) {
+  auto promise = std::make_shared<std::promise<Result<uint64_t>>>();
+  std::future<Result<uint64_t>> future = promise->get_future();
+  AppendAsync(event, [promise](Result<uint64_t> index) { promise->set_value(std::move(index)); });
+  return future;
+}
+
+void AuditLog::AppendAsync(const AuditEvent& event, AppendCallback done) {
   // Encoding runs in the caller's thread, so the writer only seals and hashes.
   auto encoded = EncodeEvent(event);
   if (!encoded.ok()) {
-    std::promise<Result<uint64_t>> failed;
-    failed.set_value(encoded.status().WithContext("audit event"));
-    return failed.get_future();
+    done(encoded.status().WithContext("audit event"));
+    return;
   }
-  return sequencer_->SubmitAsync(SequencedEntry{std::move(*encoded), event});
+  sequencer_->Submit(SequencedEntry{std::move(*encoded), IndexTerms::Of(event)}, std::move(done));
 }
 
 uint64_t AuditLog::size() const {
@@ -165,12 +200,18 @@ Result<AuditEvent> AuditLog::ReadEvent(uint64_t index) {
   return DecodeEvent(*plain);
 }
 
+storage::ReadOptions ProofReadOptions() {
+  storage::ReadOptions options;
+  options.verify_checksums = false;
+  return options;
+}
+
 Result<std::vector<Hash>> AuditLog::InclusionProof(uint64_t index, uint64_t tree_size) {
   if (tree_size > size()) {
     return InvalidArgumentError("tree size " + std::to_string(tree_size) +
                                 " exceeds the audit log's size " + std::to_string(size()));
   }
-  KvHashStore store(kv_, tree_size);
+  KvHashStore store(kv_, tree_size, ProofReadOptions(), &tile_cache_);
   return audit::InclusionProof(index, tree_size, store);
 }
 
@@ -179,7 +220,7 @@ Result<std::vector<Hash>> AuditLog::ConsistencyProof(uint64_t size1, uint64_t si
     return InvalidArgumentError("tree size " + std::to_string(size2) +
                                 " exceeds the audit log's size " + std::to_string(size()));
   }
-  KvHashStore store(kv_, size2);
+  KvHashStore store(kv_, size2, ProofReadOptions(), &tile_cache_);
   return audit::ConsistencyProof(size1, size2, store);
 }
 
@@ -208,6 +249,7 @@ Result<std::string> AuditLog::CheckpointNow() { return checkpointer_->Checkpoint
 Result<std::string> AuditLog::LatestCheckpoint() const { return checkpointer_->Latest(); }
 
 Result<QueryPage> AuditLog::Query(const EventQuery& query) {
+  CUSTOS_RETURN_IF_ERROR(indexer_->WaitFor(size(), std::chrono::seconds(30)));
   return index_.Query(query, [this](uint64_t index) { return ReadEvent(index); });
 }
 

@@ -14,14 +14,17 @@
 //
 // Pieces (after Trillian and Tessera): the Sequencer batches appends (group commit);
 // the commit step here seals, extends the tree (CompactRange), and writes entries,
-// completed tiles, index records and the new state in one atomic write; the
-// Checkpointer signs; hash_store.h is the storage layout; audit_index.h the queries.
-// Append returns only once its entry is durable (fsync by default).
+// completed tiles and the new state in one atomic write; the Checkpointer signs;
+// hash_store.h is the storage layout; the AuditIndexer maintains the query indexes
+// (audit_index.h) behind the log, off the durable path.
+// Append returns only once its entry is durable (fsync by default); the fsync of one
+// batch overlaps the sealing and writing of the next (see sequencer.h).
 // Thread-safety: an AuditLog is safe for concurrent use from any number of threads.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <future>
 #include <memory>
 #include <mutex>
@@ -32,6 +35,7 @@
 #include "audit/checkpointer.h"
 #include "audit/event.h"
 #include "audit/hash_store.h"
+#include "audit/indexer.h"
 #include "audit/merkle.h"
 #include "audit/note.h"
 #include "audit/receipt.h"
@@ -49,6 +53,12 @@ inline constexpr int kSegmentBits = 20;
 std::string SegmentKeyOwner(uint64_t segment);
 // "audit" | index: the associated data binding a sealed entry to its index.
 common::Bytes EntryAssociatedData(uint64_t index);
+
+// How proofs read tiles: without the storage engine's block checksums, since every hash
+// a proof carries is checked by its verifier against a signed checkpoint (a corrupt tile
+// yields a proof that fails, never a false one) and the checksum of a 16 KB tile record
+// costs more than the proof itself.
+storage::ReadOptions ProofReadOptions();
 
 enum class Durability {
   kFsync,     // each batch is fsynced before callers are answered (default)
@@ -88,6 +98,9 @@ class AuditLog {
   // if the batch's write failed (nothing of that batch is in the log then).
   Result<uint64_t> Append(const AuditEvent& event);
   std::future<Result<uint64_t>> AppendAsync(const AuditEvent& event);
+  // The same with a callback, run on the log's writer thread (it must not block or
+  // append); an event that does not encode is answered at once, on the calling thread.
+  void AppendAsync(const AuditEvent& event, AppendCallback done);
 
   // The number of durable entries and their root.
   uint64_t size() const;
@@ -109,6 +122,7 @@ class AuditLog {
   Result<std::string> CheckpointNow();
   Result<std::string> LatestCheckpoint() const;
 
+  // Waits (up to 30 s) until the index covers every entry durable when the query began.
   Result<QueryPage> Query(const EventQuery& query);
 
   const NoteVerifier& verifier() const { return verifier_; }
@@ -118,7 +132,8 @@ class AuditLog {
   AuditLog(storage::Kv& kv, crypto::Keyring& keyring, LogOptions options, NoteVerifier verifier,
            AuditIndex index);
   Status LoadState();
-  Result<uint64_t> Commit(std::span<const SequencedEntry> batch);
+  Result<uint64_t> Commit(std::span<SequencedEntry> batch);
+  void OnDurable(uint64_t first, std::span<SequencedEntry> batch);
   Result<std::shared_ptr<const crypto::DataKey>> SegmentKey(uint64_t segment, bool create);
 
   storage::Kv& kv_;
@@ -133,11 +148,17 @@ class AuditLog {
   std::shared_ptr<const crypto::DataKey> segment_key_;
   uint64_t segment_ = UINT64_MAX;
 
-  mutable std::mutex tree_mu_;  // guards the durable tree below
+  // Upper-level and right-edge tile records, shared by proofs (thread-safe).
+  TileRecordCache tile_cache_;
+
+  mutable std::mutex tree_mu_;  // guards the trees below
   uint64_t durable_size_ = 0;
   Hash durable_root_{};
+  // (size, root) after each written batch that is not durable yet, oldest first.
+  std::deque<std::pair<uint64_t, Hash>> written_roots_;
 
   std::unique_ptr<Checkpointer> checkpointer_;
+  std::unique_ptr<AuditIndexer> indexer_;
   std::unique_ptr<Sequencer> sequencer_;
   std::once_flag closed_;
 };

@@ -21,7 +21,22 @@ std::string SodiumBase64Encode(ByteView data, int variant) {
   return out;
 }
 
+// libsodium 1.0.18 compares characters as signed chars, so it decodes some bytes above
+// 0x7f as alphabet characters (0x8b as '_'): one value would have several encodings.
+// Anything outside ASCII is refused before it gets there.
+size_t FirstNonAscii(std::string_view text) {
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (static_cast<unsigned char>(text[i]) > 0x7f) return i;
+  }
+  return text.size();
+}
+
 Result<Bytes> SodiumBase64Decode(std::string_view text, int variant, std::string_view name) {
+  if (size_t bad = FirstNonAscii(text); bad < text.size()) {
+    return InvalidArgumentError(
+        "invalid " + std::string(name) + ": byte 0x" + HexEncode(AsBytes(text.substr(bad, 1))) +
+        " at offset " + std::to_string(bad) + " is not a " + std::string(name) + " character");
+  }
   Bytes out(text.size() / 4 * 3 + 3);
   size_t out_len = 0;
   const char* end = nullptr;

@@ -49,6 +49,10 @@ struct ReadOptions {
   // Iterator bounds: [lower_bound, upper_bound); empty means unbounded.
   std::string lower_bound;
   std::string upper_bound;
+  // false skips the storage engine's block checksums: only for data whose integrity
+  // the reader checks itself (e.g. Merkle hashes that a proof's verifier checks against
+  // a signed checkpoint), where a checksum would cost time and add no protection.
+  bool verify_checksums = true;
 };
 
 struct WriteOptions {
@@ -106,6 +110,10 @@ class Kv {
   virtual Status Delete(Keyspace keyspace, std::string_view key,
                         const WriteOptions& options = {}) = 0;
   virtual Status Write(const WriteBatch& batch, const WriteOptions& options = {}) = 0;
+  // Makes every write that returned before this call durable, as if it had been written
+  // with sync: a writer can then write without sync and fsync on another thread while it
+  // prepares the next write. The default writes an empty batch with sync.
+  virtual Status SyncWal() { return Write(WriteBatch(), WriteOptions{.sync = true}); }
   virtual std::unique_ptr<Iterator> NewIterator(Keyspace keyspace,
                                                 const ReadOptions& options = {}) = 0;
   virtual std::shared_ptr<const Snapshot> GetSnapshot() = 0;

@@ -19,6 +19,10 @@ struct RocksDbOptions {
   size_t block_cache_mib = 64;
   // Background compaction/flush threads. Default 2 (this is a 2-core target).
   int background_threads = 2;
+  // Read table files through memory maps rather than read(2): a point read that misses
+  // the block cache then costs a page-cache copy, not a system call (which is slow in
+  // virtual machines; it decides the tail latency of audit proofs). Default true.
+  bool mmap_reads = true;
 };
 
 class RocksDbKv final : public Kv {
@@ -34,6 +38,7 @@ class RocksDbKv final : public Kv {
              const WriteOptions& options = {}) override;
   Status Delete(Keyspace keyspace, std::string_view key, const WriteOptions& options = {}) override;
   Status Write(const WriteBatch& batch, const WriteOptions& options = {}) override;
+  Status SyncWal() override;
   std::unique_ptr<Iterator> NewIterator(Keyspace keyspace,
                                         const ReadOptions& options = {}) override;
   std::shared_ptr<const Snapshot> GetSnapshot() override;

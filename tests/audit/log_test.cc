@@ -243,6 +243,7 @@ class FlakyKv final : public storage::Kv {
  public:
   explicit FlakyKv(storage::Kv& inner) : inner_(inner) {}
   bool fail = false;
+  bool fail_sync = false;
   Result<std::optional<std::string>> Get(storage::Keyspace ks, std::string_view key,
                                          const storage::ReadOptions& o) override {
     return inner_.Get(ks, key, o);
@@ -258,6 +259,10 @@ class FlakyKv final : public storage::Kv {
   Status Write(const storage::WriteBatch& batch, const storage::WriteOptions& o) override {
     if (fail) return UnavailableError("injected: disk full");
     return inner_.Write(batch, o);
+  }
+  Status SyncWal() override {
+    if (fail_sync) return DataLossError("injected: fsync failed");
+    return inner_.SyncWal();
   }
   std::unique_ptr<storage::Iterator> NewIterator(storage::Keyspace ks,
                                                  const storage::ReadOptions& o) override {
@@ -286,6 +291,34 @@ TEST(AuditLogTest, FailedWriteFailsTheBatchAndTheNextAppendReusesTheIndex) {
   kv.fail = false;
   EXPECT_EQ(*log->Append(MakeEvent(301)), 300u);
   EXPECT_EQ(*log->ReadEvent(300), MakeEvent(301));
+  EXPECT_EQ(LeafHashes(*log).Root(), log->root());
+}
+
+TEST(AuditLogTest, FailedFsyncFailsTheBatchAndEveryLaterAppendUntilRestart) {
+  TempDir tmp;
+  auto data = CreateDataDir(tmp.Sub("d"));
+  FlakyKv kv(data.dir->kv());
+  auto log = *AuditLog::Open(kv, data.dir->keyring(), QuietOptions());
+  for (uint64_t i = 0; i < 10; ++i) ASSERT_TRUE(log->Append(MakeEvent(i)).ok());
+  const Hash root = log->root();
+  kv.fail_sync = true;
+  auto failed = log->Append(MakeEvent(10));
+  EXPECT_EQ(failed.status().code(), StatusCode::kDataLoss);
+  EXPECT_THAT(failed.status().message(), HasSubstr("making entries durable failed"));
+  EXPECT_THAT(failed.status().message(), HasSubstr("injected: fsync failed"));
+  // Not durable, so not in the tree that checkpoints and proofs see.
+  EXPECT_EQ(log->size(), 10u);
+  EXPECT_EQ(log->root(), root);
+  // Sticky: the storage's state is unknown until a restart recovers it.
+  kv.fail_sync = false;
+  EXPECT_EQ(log->Append(MakeEvent(11)).status().code(), StatusCode::kDataLoss);
+  log.reset();
+  // The write itself reached storage, so after the restart the entry whose caller was
+  // told "failed" is there (an unknown outcome resolved): the log is whole and verifies.
+  log = *AuditLog::Open(kv, data.dir->keyring(), QuietOptions());
+  EXPECT_EQ(log->size(), 11u);
+  EXPECT_EQ(*log->ReadEvent(10), MakeEvent(10));
+  EXPECT_EQ(*log->Append(MakeEvent(12)), 11u);
   EXPECT_EQ(LeafHashes(*log).Root(), log->root());
 }
 

@@ -4,10 +4,12 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <bit>
 #include <filesystem>
 #include <functional>
 #include <random>
 
+#include "audit/checkpoint.h"
 #include "audit/hash_store.h"
 #include "audit/log.h"
 #include "audit/log_signer.h"
@@ -93,8 +95,8 @@ TEST_F(VerifierTamperTest, IntactLogVerifies) {
   EXPECT_EQ(report->entries, kEntries);
   EXPECT_EQ(report->checkpoints, 3u);
   EXPECT_EQ(report->latest_checkpoint_size, kEntries);
-  // Level-0 tile hashes for all 600 leaves and level-1 hashes for the two full subtrees.
-  EXPECT_EQ(report->tile_hashes, kEntries + 2);
+  // Every node of the tree is stored once in a tile record: 2n - popcount(n) of them.
+  EXPECT_EQ(report->tile_hashes, 2 * kEntries - 4);
 }
 
 TEST_F(VerifierTamperTest, AnyFlippedEntryByteIsReportedAtItsIndex) {
@@ -114,30 +116,84 @@ TEST_F(VerifierTamperTest, AnyFlippedEntryByteIsReportedAtItsIndex) {
 }
 
 TEST_F(VerifierTamperTest, AnyFlippedTileByteIsReportedAtTheFirstLeafItCovers) {
-  // (tile level, tile index, byte) -> the first leaf under the altered hash.
+  // (tile level, tile index, its width, row, hash in the row, byte in the hash) -> the
+  // first leaf under the altered node. Rows above 0 are the stored inner levels.
   struct Case {
     int level;
     uint64_t tile;
+    uint32_t width;
+    int row;
+    uint32_t pos;
     size_t byte;
     uint64_t index;
   };
-  const Case cases[] = {{0, 0, 0, 0},
-                        {0, 0, 31 * 32 + 5, 31},
-                        {0, 1, 0, 256},
-                        {0, 1, 255 * 32 + 31, 511},
-                        {0, 2, 87 * 32 + 1, 512 + 87},
-                        {1, 0, 3, 0},
-                        {1, 0, 32 + 17, 256}};
+  const Case cases[] = {
+      {0, 0, 256, 0, 0, 0, 0},
+      {0, 0, 256, 0, 31, 5, 31},
+      {0, 1, 256, 0, 0, 0, 256},
+      {0, 1, 256, 0, 255, 31, 511},
+      {0, 2, 88, 0, 87, 1, 512 + 87},
+      {1, 0, 2, 0, 0, 3, 0},
+      {1, 0, 2, 0, 1, 17, 256},
+      // Inner rows: node (level 8L+row, tile * (256 >> row) + pos) covers leaves from
+      // that index << level.
+      {0, 0, 256, 1, 0, 0, 0},
+      {0, 0, 256, 3, 2, 9, 16},
+      {0, 1, 256, 7, 1, 31, 384},
+      {0, 1, 256, 4, 15, 0, 256 + 240},
+      {0, 2, 88, 1, 43, 2, 598},
+      {0, 2, 88, 3, 10, 30, 592},
+      {0, 2, 88, 6, 0, 0, 512},
+      {1, 0, 2, 1, 0, 4, 0},
+  };
   for (const Case& c : cases) {
+    ASSERT_LT(c.pos, TileRowWidth(c.width, c.row));
+    const size_t offset = TileRecordOffset(c.width, c.row, c.pos) + c.byte;
     auto result =
-        TamperAndVerify([&](storage::Kv& kv) { FlipByte(kv, TileKey(c.level, c.tile), c.byte); });
-    SCOPED_TRACE("tile " + std::to_string(c.level) + "/" + std::to_string(c.tile));
+        TamperAndVerify([&](storage::Kv& kv) { FlipByte(kv, TileKey(c.level, c.tile), offset); });
+    SCOPED_TRACE("tile " + std::to_string(c.level) + "/" + std::to_string(c.tile) + " row " +
+                 std::to_string(c.row) + " hash " + std::to_string(c.pos));
     ExpectCorruptAt(result, "index " + std::to_string(c.index));
-    if (c.level == 0) {
+    if (c.level == 0 && c.row == 0) {
       EXPECT_THAT(result.status().message(),
                   HasSubstr("tile hash " + std::to_string(c.index) + " was altered"));
+    } else {
+      EXPECT_THAT(result.status().message(),
+                  HasSubstr("differs from hash " + std::to_string(c.pos) + " of row " +
+                            std::to_string(c.row) + " (Merkle level " +
+                            std::to_string(c.level * 8 + c.row) + ")"));
     }
   }
+}
+
+TEST_F(VerifierTamperTest, FlippedTileHeaderIsReportedAtTheTilesFirstLeaf) {
+  // The format byte, then the width byte (88 -> 89: the size no longer fits).
+  auto format = TamperAndVerify([](storage::Kv& kv) { FlipByte(kv, TileKey(0, 1), 0); });
+  ExpectCorruptAt(format, "index 256");
+  EXPECT_THAT(format.status().message(), HasSubstr("unknown format byte 3"));
+  auto width = TamperAndVerify([](storage::Kv& kv) { FlipByte(kv, TileKey(0, 2), 1); });
+  ExpectCorruptAt(width, "index 512");
+  EXPECT_THAT(width.status().message(), HasSubstr("tile/0/002"));
+}
+
+TEST_F(VerifierTamperTest, OldShapeTileRecordIsReportedClearly) {
+  auto result = TamperAndVerify([](storage::Kv& kv) {
+    std::string record = **kv.Get(storage::Keyspace::kAudit, TileKey(0, 1));
+    // The C2SP row alone, as custos wrote tiles before tile format 2.
+    std::string row = record.substr(TileRecordOffset(256, 0, 0), 256 * 32);
+    ASSERT_TRUE(kv.Put(storage::Keyspace::kAudit, TileKey(0, 1), row).ok());
+  });
+  ExpectCorruptAt(result, "index 256");
+  EXPECT_THAT(result.status().message(), HasSubstr("old format"));
+}
+
+TEST_F(VerifierTamperTest, TileRecordBeyondTheLogIsReported) {
+  auto result = TamperAndVerify([](storage::Kv& kv) {
+    std::string record = **kv.Get(storage::Keyspace::kAudit, TileKey(0, 0));
+    ASSERT_TRUE(kv.Put(storage::Keyspace::kAudit, TileKey(0, 5), record).ok());
+  });
+  ExpectCorruptAt(result, "index 600");
+  EXPECT_THAT(result.status().message(), HasSubstr("beyond the log"));
 }
 
 TEST_F(VerifierTamperTest, AnyFlippedCheckpointByteIsReportedWithItsSize) {
@@ -217,6 +273,96 @@ TEST_F(VerifierTamperTest, WrongPublicKeyIsRejected) {
   auto result = VerifyLog(**store, other.verifier());
   ExpectCorruptAt(result, "checkpoint 100");
   EXPECT_THAT(result.status().message(), HasSubstr("UNAUTHENTICATED"));
+}
+
+// A log of many entries written straight in the storage layout (the verifier never
+// decrypts, so the entries are plain bytes): the verifier reads and hashes it on two
+// threads in chunks of a few thousand entries, and must still name the first bad index
+// wherever it lies.
+class LargeLogTamperTest : public ::testing::Test {
+ protected:
+  static constexpr uint64_t kSize = 20000;
+
+  void SetUp() override {
+    auto kv = storage::RocksDbKv::Open({.path = tmp_.Sub("db")});
+    ASSERT_TRUE(kv.ok()) << kv.status().ToString();
+    kv_ = std::move(*kv);
+    signer_ = std::make_unique<NoteSigner>(
+        *NoteSigner::Create("test.example/log", crypto::Ed25519PrivateKey::Generate()));
+    CompactRange range;
+    TileWriter tiles;
+    storage::WriteBatch batch;
+    std::mt19937_64 rng(11);
+    for (uint64_t i = 0; i < kSize; ++i) {
+      std::string entry(100 + rng() % 300, '\0');
+      for (char& c : entry) c = static_cast<char>(rng());
+      batch.Put(storage::Keyspace::kAudit, EntryKey(i), entry);
+      range.Append(HashLeaf(common::AsBytes(entry)), [&](const NodeId& node, const Hash& h) {
+        ASSERT_TRUE(tiles.OnComplete(node, h, batch).ok());
+      });
+      if (range.size() % 5000 == 0) {
+        auto note = SignCheckpoint({"test.example/log", range.size(), range.Root(), {}},
+                                   {signer_.get(), 1});
+        ASSERT_TRUE(note.ok()) << note.status().ToString();
+        batch.Put(storage::Keyspace::kAudit, CheckpointKey(range.size()), *note);
+      }
+    }
+    tiles.Flush(batch);
+    batch.Put(storage::Keyspace::kAudit, StateKey(),
+              EncodeLogState({range.size(), range.frontier()}));
+    ASSERT_TRUE(kv_->Write(batch, {.sync = false}).ok());
+    root_ = range.Root();
+  }
+
+  Result<VerifyReport> Verify() { return VerifyLog(*kv_, signer_->verifier()); }
+  void Flip(const std::string& key, size_t pos) {
+    std::string v = **kv_->Get(storage::Keyspace::kAudit, key);
+    v[pos] = static_cast<char>(v[pos] ^ 0x80);
+    ASSERT_TRUE(kv_->Put(storage::Keyspace::kAudit, key, v).ok());
+  }
+
+  custos::testing::TempDir tmp_;
+  std::unique_ptr<storage::Kv> kv_;
+  std::unique_ptr<NoteSigner> signer_;
+  Hash root_{};
+};
+
+TEST_F(LargeLogTamperTest, IntactLogVerifies) {
+  auto report = Verify();
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  EXPECT_EQ(report->entries, kSize);
+  EXPECT_EQ(report->checkpoints, 4u);
+  EXPECT_EQ(report->root, root_);
+  EXPECT_EQ(report->tile_hashes, 2 * kSize - std::popcount(kSize));
+}
+
+TEST_F(LargeLogTamperTest, FlippedEntriesAreReportedAtTheirIndex) {
+  for (uint64_t index : {uint64_t{2047}, uint64_t{2048}, uint64_t{13001}, kSize - 1}) {
+    Flip(EntryKey(index), 7);
+    auto result = Verify();
+    ASSERT_FALSE(result.ok()) << index;
+    EXPECT_THAT(result.status().message(),
+                StartsWith("audit log corrupt at index " + std::to_string(index) + ": entry " +
+                           std::to_string(index) + " was altered"));
+    Flip(EntryKey(index), 7);  // restored
+  }
+  ASSERT_TRUE(Verify().ok());
+}
+
+TEST_F(LargeLogTamperTest, MissingEntryIsReportedAtItsIndex) {
+  ASSERT_TRUE(kv_->Delete(storage::Keyspace::kAudit, EntryKey(15555)).ok());
+  auto result = Verify();
+  EXPECT_THAT(result.status().message(),
+              StartsWith("audit log corrupt at index 15555: entry 15555 is missing"));
+}
+
+TEST_F(LargeLogTamperTest, AlteredInnerNodeBeforeAMissingEntryIsReportedFirst) {
+  // Tile 0/40 (leaves 10240..10495), row 5 hash 3: leaves 10240 + 96 .. + 127.
+  Flip(TileKey(0, 40), TileRecordOffset(256, 5, 3) + 1);
+  ASSERT_TRUE(kv_->Delete(storage::Keyspace::kAudit, EntryKey(18000)).ok());
+  auto result = Verify();
+  EXPECT_THAT(result.status().message(),
+              StartsWith("audit log corrupt at index 10336: the hash of leaves 10336..10367"));
 }
 
 }  // namespace

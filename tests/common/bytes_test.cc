@@ -46,5 +46,18 @@ TEST(Base64Test, RejectsNonCanonicalAndGarbage) {
   EXPECT_FALSE(Base64UrlDecode("Zm9v+").ok());
 }
 
+// libsodium 1.0.18 reads these bytes as signed chars and would take 0x8b for '_'.
+TEST(Base64Test, RejectsBytesAboveAsciiWithTheirOffset) {
+  for (int byte = 0x80; byte <= 0xff; ++byte) {
+    std::string text = "Zm9v";
+    text[2] = static_cast<char>(byte);
+    auto url = Base64UrlDecode(text);
+    ASSERT_FALSE(url.ok()) << "byte " << byte;
+    EXPECT_NE(url.status().message().find("at offset 2"), std::string::npos)
+        << url.status().ToString();
+    EXPECT_FALSE(Base64Decode(text).ok()) << "byte " << byte;
+  }
+}
+
 }  // namespace
 }  // namespace custos::common
