@@ -297,7 +297,7 @@ print(f"  events/s                  {custos:>10,.0f}   target >= 100,000   "
       f"{verdict(custos >= 100000)}")
 print()
 if proof_status == "ok":
-    proof = gbench_result(f"{out}/proof.json", "BM_InclusionProofLargeLog")
+    proof = gbench_result(f"{out}/proof.json", "BM_InclusionProofLargeLog/")
     verify = gbench_result(f"{out}/proof.json", "BM_VerifyWholeLog")
     p99 = proof["p99_us"]
     print(f"Inclusion proof ({proof['name']}, {proof.get('label', '')})")

@@ -36,6 +36,9 @@ Result<Checkpoint> ParseCheckpointText(std::string_view text) {
   }
   for (size_t i = 0; i < lines.size(); ++i) {
     if (lines[i].empty()) return InvalidArgumentError(Where(i + 1) + "empty line");
+    if (HasControl(lines[i])) {
+      return InvalidArgumentError(Where(i + 1) + "control character (below U+0020) in the line");
+    }
   }
   Checkpoint cp;
   cp.origin = std::string(lines[0]);

@@ -56,4 +56,9 @@ void Zeroize(std::span<uint8_t> data) {
   if (!data.empty()) sodium_memzero(data.data(), data.size());
 }
 
+void ZeroizeString(std::string& s) {
+  Zeroize(std::span<uint8_t>(reinterpret_cast<uint8_t*>(s.data()), s.size()));
+  s.clear();
+}
+
 }  // namespace custos::crypto

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <memory>
 #include <span>
+#include <string>
 
 #include "common/bytes.h"
 
@@ -45,5 +46,7 @@ bool ConstantTimeEquals(common::ByteView a, common::ByteView b);
 
 // Overwrites memory in a way the compiler may not elide.
 void Zeroize(std::span<uint8_t> data);
+// Zeroizes a string's bytes (e.g. a decrypted secret read from storage) and empties it.
+void ZeroizeString(std::string& s);
 
 }  // namespace custos::crypto

@@ -198,7 +198,11 @@ Status RocksDbKv::Write(const WriteBatch& batch, const WriteOptions& options) {
       !std::is_sorted(order.begin(), order.end(), key_order)) {
     std::stable_sort(order.begin(), order.end(), key_order);
   }
-  rocksdb::WriteBatch wb;
+  // Sized up front: a large batch (the audit log writes hundreds of KiB at once) would
+  // otherwise grow by doubling, copying and page-faulting at every step.
+  size_t bytes = 0;
+  for (const auto& op : ops) bytes += op.key.size() + (op.value ? op.value->size() : 0) + 16;
+  rocksdb::WriteBatch wb(bytes + 12);  // + the batch header
   for (uint32_t i : order) {
     const auto& op = ops[i];
     rocksdb::Status s = op.value

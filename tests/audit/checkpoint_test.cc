@@ -102,6 +102,9 @@ TEST(Checkpoint, MalformedTextsAreRejectedWithTheLine) {
       {"log\n1\n" + root.substr(0, 43) + "\n", "checkpoint:3: root hash"},
       {"log\n1\n" + root + "\n\n", "checkpoint:4: empty line"},
       {"log\n1\n" + root + "\next\n\n", "checkpoint:5: empty line"},
+      // Found by fuzz/audit_note_fuzz.cc: parsed, but would not format back.
+      {"log\n1\n" + root + "\n\x1a ext\n", "checkpoint:4: control character"},
+      {"l\tog\n1\n" + root + "\n", "checkpoint:1: control character"},
   };
   for (const auto& c : kCases) {
     Result<Checkpoint> cp = ParseCheckpointText(c.text);
