@@ -13,5 +13,7 @@ void AddKeysCommands(CLI::App& app, int* exit_code);
 void AddDataCommands(CLI::App& app, int* exit_code);
 void AddDemoCommand(CLI::App& app, int* exit_code);
 void AddAuditCommands(CLI::App& app, int* exit_code);
+void AddIdentityCommands(CLI::App& app, int* exit_code);
+void AddAccessCommands(CLI::App& app, int* exit_code);
 
 }  // namespace custos::cli

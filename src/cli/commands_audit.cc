@@ -12,6 +12,7 @@
 #include "audit/replica.h"
 #include "audit/verifier.h"
 #include "cli/commands.h"
+#include "cli/instance_flags.h"
 #include "cli/output.h"
 #include "cli/unseal_input.h"
 #include "storage/rocksdb_kv.h"
@@ -178,8 +179,9 @@ int RunTail(const AuditFlags& f) {
 
 int RunQuery(const AuditFlags& f) {
   audit::EventQuery query;
-  if (!f.principal.empty()) query.principal = f.principal;
-  if (!f.resource.empty()) query.resource = f.resource;
+  // Both spellings work: User::alice or User::"alice".
+  if (!f.principal.empty()) query.principal = QuotedUidText(f.principal);
+  if (!f.resource.empty()) query.resource = UnquotedUidText(f.resource);
   if (!f.action.empty()) query.action = f.action;
   if (!f.decision.empty()) {
     if (f.decision != "allow" && f.decision != "deny") {

@@ -5,6 +5,7 @@
 #include "cli/commands.h"
 #include "cli/output.h"
 #include "cli/unseal_input.h"
+#include "server/instance.h"
 
 namespace custos::cli {
 namespace {
@@ -59,6 +60,17 @@ int RunInit(const InitFlags& f) {
   Result<std::unique_ptr<storage::DataDir>> dir =
       storage::DataDir::Create(f.dir, seal, std::move(root_key), pkcs11_material);
   if (!dir.ok()) return Fail(dir.status());
+  const uint32_t kek_version = (*dir)->keyring().current_kek_version();
+  // The local CA for TLS and mTLS identities (DESIGN: TLS on by default), made once here;
+  // opening every service also creates the audit log's keys and its salt.
+  server::InstanceOptions options;
+  options.background_checkpoints = false;
+  auto instance = server::Instance::Open(std::move(*dir), std::move(options));
+  if (!instance.ok()) return Fail(instance.status());
+  identity::Caller operator_caller;
+  operator_caller.principal_id = "cli";
+  auto ca = (*instance)->CreateCa(operator_caller);
+  if (!ca.ok()) return Fail(ca.status());
 
   if (f.json) {
     nlohmann::ordered_json j;
@@ -68,13 +80,14 @@ int RunInit(const InitFlags& f) {
       j["threshold"] = f.threshold;
       j["shares"] = shares;
     }
-    j["kek_version"] = (*dir)->keyring().current_kek_version();
+    j["kek_version"] = kek_version;
+    j["ca_certificate"] = (*ca)->certificate_pem();
     std::cout << j.dump(2) << "\n";
     return 0;
   }
   std::cout << "Initialized custos data directory " << f.dir
             << " (seal: " << crypto::SealModeName(seal.mode) << ", KEK v"
-            << (*dir)->keyring().current_kek_version() << ")\n";
+            << kek_version << ") with its certificate authority (custos ca certificate)\n";
   if (!shares.empty()) {
     std::cout << "\nUnseal shares (" << f.threshold << " of " << f.shares
               << " rebuild the root key). They are shown ONCE and stored nowhere:\n"

@@ -19,6 +19,8 @@ int main(int argc, char** argv) {
   custos::cli::AddDataCommands(app, &exit_code);
   custos::cli::AddDemoCommand(app, &exit_code);
   custos::cli::AddAuditCommands(app, &exit_code);
+  custos::cli::AddIdentityCommands(app, &exit_code);
+  custos::cli::AddAccessCommands(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

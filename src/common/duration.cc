@@ -1,0 +1,68 @@
+// Parsing and formatting human durations (see duration.h).
+#include "common/duration.h"
+
+#include <cstdint>
+#include <limits>
+
+namespace custos::common {
+namespace {
+
+struct Unit {
+  std::string_view suffix;
+  int64_t millis;
+};
+// Longest suffix first, so "ms" is not read as "m".
+constexpr Unit kUnits[] = {{"ms", 1},         {"w", 604'800'000}, {"d", 86'400'000},
+                           {"h", 3'600'000},  {"m", 60'000},      {"s", 1'000}};
+
+}  // namespace
+
+Result<std::chrono::milliseconds> ParseDuration(std::string_view text) {
+  auto fail = [&](std::string_view what) {
+    return InvalidArgumentError("invalid duration '" + std::string(text) + "': " +
+                                std::string(what) +
+                                " (write e.g. 90d, 12h, 30m, 45s, 500ms, 1w or 1h30m)");
+  };
+  if (text.empty()) return fail("it is empty");
+  if (text == "0") return std::chrono::milliseconds(0);
+  int64_t total = 0;
+  size_t pos = 0;
+  while (pos < text.size()) {
+    if (text[pos] < '0' || text[pos] > '9') return fail("expected a number");
+    int64_t n = 0;
+    while (pos < text.size() && text[pos] >= '0' && text[pos] <= '9') {
+      if (n > (std::numeric_limits<int64_t>::max() - 9) / 10) return fail("it is too large");
+      n = n * 10 + (text[pos] - '0');
+      ++pos;
+    }
+    const Unit* unit = nullptr;
+    for (const Unit& u : kUnits) {
+      if (text.substr(pos).starts_with(u.suffix)) {
+        unit = &u;
+        break;
+      }
+    }
+    if (unit == nullptr) return fail("a number needs a unit (w, d, h, m, s or ms)");
+    pos += unit->suffix.size();
+    if (n > (std::numeric_limits<int64_t>::max() - total) / unit->millis) {
+      return fail("it is too large");
+    }
+    total += n * unit->millis;
+  }
+  return std::chrono::milliseconds(total);
+}
+
+std::string FormatDuration(std::chrono::milliseconds duration) {
+  int64_t left = duration.count();
+  if (left <= 0) return "0s";
+  std::string out;
+  for (const Unit& u : {kUnits[2], kUnits[3], kUnits[4], kUnits[5], kUnits[0]}) {
+    if (left >= u.millis) {
+      out += std::to_string(left / u.millis) + std::string(u.suffix);
+      left %= u.millis;
+    }
+  }
+  return out;
+}
+
+}  // namespace custos::common

@@ -1,0 +1,135 @@
+// Opening and closing every service of a data directory (see instance.h).
+#include "server/instance.h"
+
+#include <filesystem>
+
+#include "audit/log_signer.h"
+#include "audit/salt_store.h"
+#include "common/thread_name.h"
+
+namespace custos::server {
+
+Result<std::unique_ptr<Instance>> Instance::Open(std::unique_ptr<storage::DataDir> dir,
+                                                 InstanceOptions options) {
+  std::unique_ptr<Instance> in(new Instance());
+  in->dir_ = std::move(dir);
+  if (options.clock == nullptr) {
+    in->system_clock_ = std::make_unique<common::SystemClock>();
+    in->clock_ = in->system_clock_.get();
+  } else {
+    in->clock_ = options.clock;
+  }
+  storage::Kv& kv = in->dir_->kv();
+  crypto::Keyring& keyring = in->dir_->keyring();
+
+  audit::LogOptions log_options;
+  log_options.origin = options.audit_origin;
+  log_options.durability = options.durability;
+  log_options.background_checkpoints = options.background_checkpoints;
+  log_options.public_key_path = in->dir_->path() + "/" + std::string(audit::kPublicKeyFileName);
+  CUSTOS_ASSIGN_OR_RETURN(in->audit_, audit::AuditLog::Open(kv, keyring, log_options));
+  CUSTOS_ASSIGN_OR_RETURN(audit::AuditSalt salt, audit::LoadOrCreateAuditSalt(kv, keyring));
+  in->salt_ = std::make_unique<audit::AuditSalt>(std::move(salt));
+
+  in->policies_ = std::make_unique<policy::PolicyStore>();
+  const std::filesystem::path policy_dir =
+      std::filesystem::path(in->dir_->path()) / std::string(kPolicyFolder);
+  std::error_code ec;
+  if (std::filesystem::is_directory(policy_dir, ec)) {
+    CUSTOS_RETURN_IF_ERROR(in->policies_->LoadDirectory(policy_dir).status());
+  }
+
+  in->auditor_ = std::make_unique<identity::IdentityAuditor>(*in->audit_, *in->salt_, *in->clock_);
+  CUSTOS_ASSIGN_OR_RETURN(in->directory_, identity::Directory::Open(kv, keyring, *in->auditor_));
+  CUSTOS_ASSIGN_OR_RETURN(in->api_keys_,
+                          identity::ApiKeys::Open(kv, keyring, *in->directory_, *in->auditor_));
+  CUSTOS_ASSIGN_OR_RETURN(in->mfa_,
+                          identity::Mfa::Open(kv, keyring, *in->directory_, *in->auditor_));
+  CUSTOS_ASSIGN_OR_RETURN(in->tokens_,
+                          identity::TokenService::Open(kv, keyring, *in->audit_, *in->salt_,
+                                                       *in->clock_, options.tokens));
+  CUSTOS_ASSIGN_OR_RETURN(in->governance_, catalog::GovernanceRegistry::Open(
+                                               kv, keyring, *in->audit_, *in->clock_));
+  CUSTOS_ASSIGN_OR_RETURN(
+      in->access_, access::AccessService::Open(kv, keyring, *in->audit_, *in->policies_,
+                                               *in->governance_, *in->clock_,
+                                               std::move(options.access)));
+  CUSTOS_RETURN_IF_ERROR(in->access_->ExpireDue().status());
+  if (options.expiry_interval.count() > 0) {
+    in->expiry_thread_ = std::thread([raw = in.get(), interval = options.expiry_interval] {
+      raw->ExpiryLoop(interval);
+    });
+  }
+  return in;
+}
+
+void Instance::ExpiryLoop(std::chrono::milliseconds interval) {
+  common::SetCurrentThreadName("access-expiry");
+  std::unique_lock lock(expiry_mu_);
+  while (!expiry_cv_.wait_for(lock, interval, [this] { return stopping_; })) {
+    lock.unlock();
+    // A failure (e.g. the audit log unavailable) leaves the records as they are; the
+    // grant's policy has lapsed regardless, and the next round retries.
+    (void)access_->ExpireDue();
+    lock.lock();
+  }
+}
+
+Instance::~Instance() {
+  if (expiry_thread_.joinable()) {
+    {
+      std::lock_guard lock(expiry_mu_);
+      stopping_ = true;
+    }
+    expiry_cv_.notify_all();
+    expiry_thread_.join();
+  }
+  // Services append to the log: drop them first, then drain and close the log.
+  access_.reset();
+  governance_.reset();
+  ca_.reset();
+  tokens_.reset();
+  mfa_.reset();
+  api_keys_.reset();
+  directory_.reset();
+  auditor_.reset();
+  if (audit_) audit_->Close();
+  audit_.reset();
+}
+
+Result<identity::CertificateAuthority*> Instance::ca() {
+  if (ca_) return ca_.get();
+  CUSTOS_ASSIGN_OR_RETURN(bool exists, identity::CertificateAuthority::Exists(dir_->kv()));
+  if (!exists) {
+    return NotFoundError(
+        "this data directory has no certificate authority; `custos init` creates one "
+        "(data directories made before it: run `custos ca init --dir " +
+        dir_->path() + "`)");
+  }
+  CUSTOS_ASSIGN_OR_RETURN(ca_, identity::CertificateAuthority::Open(dir_->kv(), dir_->keyring(),
+                                                                    *audit_, *salt_, *clock_));
+  return ca_.get();
+}
+
+Result<identity::CertificateAuthority*> Instance::CreateCa(const identity::Caller& caller,
+                                                           const identity::CaOptions& options) {
+  CUSTOS_ASSIGN_OR_RETURN(ca_, identity::CertificateAuthority::Create(dir_->kv(), dir_->keyring(),
+                                                                      *audit_, *salt_, *clock_,
+                                                                      options, caller));
+  return ca_.get();
+}
+
+Result<access::Actor> Instance::ActorFor(const identity::PrincipalId& principal,
+                                         audit::AuthMethod method) {
+  CUSTOS_RETURN_IF_ERROR(directory_->CheckActive(principal));
+  access::Actor actor;
+  actor.principal = principal.ToEntityUid();
+  actor.auth_method = method;
+  CUSTOS_ASSIGN_OR_RETURN(std::vector<identity::PrincipalId> groups,
+                          directory_->Ancestors(principal));
+  for (const identity::PrincipalId& g : groups) actor.groups.push_back(g.ToEntityUid());
+  CUSTOS_ASSIGN_OR_RETURN(actor.last_mfa, mfa_->LastMfaTime(principal));
+  return actor;
+}
+
+}  // namespace custos::server

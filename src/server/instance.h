@@ -1,0 +1,112 @@
+// Instance: every service of one data directory, opened in dependency order and closed in
+// reverse: the audit log (and its salt), the policy store, the identity directory, API
+// keys, MFA, tokens, the CA, the catalog's governance registry and the access workflow.
+// The CLI's embedded mode and the HTTPS server both run on an Instance, so they see the
+// same state and make the same audit events.
+//
+// Policies: the operator's `*.cedar` files are read from `<data dir>/policies/` when that
+// folder exists (an empty set otherwise: deny by default); grants are linked on top by the
+// access service.
+// Thread-safety: the services are safe for concurrent use; Open/destruction are not.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "access/access_service.h"
+#include "audit/event.h"
+#include "audit/log.h"
+#include "catalog/governance.h"
+#include "common/clock.h"
+#include "common/status.h"
+#include "identity/api_keys.h"
+#include "identity/ca.h"
+#include "identity/directory.h"
+#include "identity/identity_audit.h"
+#include "identity/mfa.h"
+#include "identity/token_service.h"
+#include "policy/policy_store.h"
+#include "storage/data_dir.h"
+
+namespace custos::server {
+
+// The folder of the operator's policy files inside a data directory.
+inline constexpr std::string_view kPolicyFolder = "policies";
+
+struct InstanceOptions {
+  std::string audit_origin = "custos.local/audit";
+  audit::Durability durability = audit::Durability::kFsync;
+  // The CLI answers one command and exits: it signs a checkpoint on close instead.
+  bool background_checkpoints = true;
+  // nullptr: the system clock.
+  const common::Clock* clock = nullptr;
+  identity::TokenServiceOptions tokens;
+  access::AccessOptions access;
+  // How often a background thread ends grants and requests that are due (their policy
+  // stops matching at expiry on its own; this records the state change and its audit
+  // event). Zero: no thread; Open still ends what is due once.
+  std::chrono::milliseconds expiry_interval{0};
+};
+
+class Instance {
+ public:
+  static Result<std::unique_ptr<Instance>> Open(std::unique_ptr<storage::DataDir> dir,
+                                                InstanceOptions options = {});
+  ~Instance();
+
+  storage::DataDir& dir() { return *dir_; }
+  const common::Clock& clock() const { return *clock_; }
+  audit::AuditLog& audit() { return *audit_; }
+  const audit::AuditSalt& salt() const { return *salt_; }
+  policy::PolicyStore& policies() { return *policies_; }
+  identity::IdentityAuditor& identity_auditor() { return *auditor_; }
+  identity::Directory& directory() { return *directory_; }
+  identity::ApiKeys& api_keys() { return *api_keys_; }
+  identity::Mfa& mfa() { return *mfa_; }
+  identity::TokenService& tokens() { return *tokens_; }
+  catalog::GovernanceRegistry& governance() { return *governance_; }
+  access::AccessService& access() { return *access_; }
+
+  // The CA made by `custos init`. NotFound (saying how to create one) when the data
+  // directory has none.
+  Result<identity::CertificateAuthority*> ca();
+  // Creates the CA (`custos init` does; AlreadyExists when there is one).
+  Result<identity::CertificateAuthority*> CreateCa(const identity::Caller& caller,
+                                                   const identity::CaOptions& options = {});
+
+  // The access workflow's view of an authenticated principal: it must exist and be
+  // enabled; its groups (transitively) come from the directory and its last MFA from
+  // the MFA store.
+  Result<access::Actor> ActorFor(const identity::PrincipalId& principal,
+                                 audit::AuthMethod method);
+
+ private:
+  Instance() = default;
+  void ExpiryLoop(std::chrono::milliseconds interval);
+
+  std::unique_ptr<storage::DataDir> dir_;
+  std::unique_ptr<common::SystemClock> system_clock_;
+  const common::Clock* clock_ = nullptr;
+  std::unique_ptr<audit::AuditLog> audit_;
+  std::unique_ptr<audit::AuditSalt> salt_;
+  std::unique_ptr<policy::PolicyStore> policies_;
+  std::unique_ptr<identity::IdentityAuditor> auditor_;
+  std::unique_ptr<identity::Directory> directory_;
+  std::unique_ptr<identity::ApiKeys> api_keys_;
+  std::unique_ptr<identity::Mfa> mfa_;
+  std::unique_ptr<identity::TokenService> tokens_;
+  std::unique_ptr<identity::CertificateAuthority> ca_;
+  std::unique_ptr<catalog::GovernanceRegistry> governance_;
+  std::unique_ptr<access::AccessService> access_;
+
+  std::mutex expiry_mu_;
+  std::condition_variable expiry_cv_;
+  bool stopping_ = false;
+  std::thread expiry_thread_;
+};
+
+}  // namespace custos::server
