@@ -349,22 +349,10 @@ Status GovernanceList(server::Instance& in, const AccessFlags& f) {
   return Status::Ok();
 }
 
-using Runner = std::function<Status(server::Instance&, const AccessFlags&)>;
 CLI::App* Sub(CLI::App* parent, int* exit_code, const std::string& name,
               const std::string& help, bool acting, std::shared_ptr<AccessFlags>& flags,
-              Runner run) {
-  flags = std::make_shared<AccessFlags>();
-  CLI::App* cmd = parent->add_subcommand(name, help);
-  if (acting) {
-    AddActingFlags(cmd, flags->instance);
-  } else {
-    AddInstanceFlags(cmd, flags->instance);
-  }
-  cmd->callback([flags, exit_code, run] {
-    *exit_code = RunWithInstance(flags->instance,
-                                 [&](server::Instance& in) { return run(in, *flags); });
-  });
-  return cmd;
+              std::function<Status(server::Instance&, const AccessFlags&)> run) {
+  return AddInstanceSubcommand(parent, exit_code, name, help, acting, flags, std::move(run));
 }
 
 void AddGovernanceFlags(CLI::App* cmd, AccessFlags& f) {

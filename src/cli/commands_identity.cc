@@ -604,22 +604,10 @@ Status CaInit(server::Instance& in, const IdentityFlags& f) {
 }
 
 // Registers `name` under `parent` running `run` on an Instance.
-using Runner = std::function<Status(server::Instance&, const IdentityFlags&)>;
 CLI::App* Sub(CLI::App* parent, int* exit_code, const std::string& name,
               const std::string& help, bool acting, std::shared_ptr<IdentityFlags>& flags,
-              Runner run) {
-  flags = std::make_shared<IdentityFlags>();
-  CLI::App* cmd = parent->add_subcommand(name, help);
-  if (acting) {
-    AddActingFlags(cmd, flags->instance);
-  } else {
-    AddInstanceFlags(cmd, flags->instance);
-  }
-  cmd->callback([flags, exit_code, run] {
-    *exit_code = RunWithInstance(flags->instance,
-                                 [&](server::Instance& in) { return run(in, *flags); });
-  });
-  return cmd;
+              std::function<Status(server::Instance&, const IdentityFlags&)> run) {
+  return AddInstanceSubcommand(parent, exit_code, name, help, acting, flags, std::move(run));
 }
 
 void AddAttributeFlags(CLI::App* cmd, IdentityFlags& f) {

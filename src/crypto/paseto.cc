@@ -4,8 +4,10 @@
 
 #include <sodium.h>
 
+#include <algorithm>
 #include <cstring>
 
+#include "common/public_base64url.h"
 #include "crypto/random.h"
 
 namespace custos::crypto {
@@ -28,6 +30,15 @@ void AppendLe64(common::Bytes& out, uint64_t n) {
   n &= ~(uint64_t{1} << 63);
   for (int i = 0; i < 8; ++i) {
     out.push_back(static_cast<uint8_t>(n & 0xff));
+    n >>= 8;
+  }
+}
+
+// LE64 at `out` (8 bytes), as AppendLe64.
+void PutLe64(uint8_t* out, uint64_t n) {
+  n &= ~(uint64_t{1} << 63);
+  for (int i = 0; i < 8; ++i) {
+    out[i] = static_cast<uint8_t>(n & 0xff);
     n >>= 8;
   }
 }
@@ -95,16 +106,25 @@ std::string DescribeHeader(std::string_view token) {
   return "header '" + std::string(prefix) + "'";
 }
 
-struct TokenParts {
-  common::Bytes body;  // decoded: nonce || ciphertext || mac, or payload || signature
-  std::string footer;  // decoded
+// A token split by its header: the body still in base64url, the footer decoded.
+struct TokenText {
+  std::string_view body_text;
+  std::string footer;
 };
 
-// Checks the header and splits/decodes the body and footer (all of which happen before
-// any cryptography, as the spec orders it).
-Result<TokenParts> ParseToken(std::string_view token, std::string_view header,
-                              std::string_view operation,
-                              const std::optional<std::string_view>& expected_footer) {
+// Token bodies and footers are public (a signed payload, or a nonce, ciphertext and MAC),
+// so they go through the fast variable-time decoder; keys never do.
+Status BodyEncodingError(std::string_view operation, const Status& cause) {
+  return UnauthenticatedError("PASETO " + std::string(operation) +
+                              ": token body is not canonical unpadded base64url (" +
+                              cause.message() + ")");
+}
+
+// Checks the header and splits the token; decodes and checks the footer (all of which
+// happens before any cryptography, as the spec orders it). The caller decodes the body.
+Result<TokenText> SplitToken(std::string_view token, std::string_view header,
+                             std::string_view operation,
+                             const std::optional<std::string_view>& expected_footer) {
   if (!token.starts_with(header)) {
     if (header == kLocalHeader && token.starts_with(kPublicHeader)) {
       return UnauthenticatedError(
@@ -123,39 +143,29 @@ Result<TokenParts> ParseToken(std::string_view token, std::string_view header,
                                 "' (only PASETO version 4 is accepted)");
   }
   std::string_view rest = token.substr(header.size());
-  std::string_view body_text = rest;
-  std::optional<std::string_view> footer_text;
+  TokenText parts;
+  parts.body_text = rest;
   if (size_t dot = rest.find('.'); dot != std::string_view::npos) {
-    body_text = rest.substr(0, dot);
-    footer_text = rest.substr(dot + 1);
-    if (footer_text->empty()) {
+    parts.body_text = rest.substr(0, dot);
+    std::string_view footer_text = rest.substr(dot + 1);
+    if (footer_text.empty()) {
       return UnauthenticatedError("PASETO " + std::string(operation) +
                                   ": token ends with '.' but has no footer; an empty footer "
                                   "must be omitted together with its '.'");
     }
-  }
-  TokenParts parts;
-  if (footer_text) {
-    Result<common::Bytes> footer = common::Base64UrlDecode(*footer_text);
+    Result<std::string> footer = common::PublicBase64UrlDecodeToString(footer_text);
     if (!footer.ok()) {
       return UnauthenticatedError("PASETO " + std::string(operation) +
                                   ": footer is not canonical unpadded base64url (" +
                                   footer.status().message() + ")");
     }
-    parts.footer.assign(footer->begin(), footer->end());
+    parts.footer = std::move(*footer);
   }
   if (expected_footer &&
       !ConstantTimeEquals(common::AsBytes(parts.footer), common::AsBytes(*expected_footer))) {
     return UnauthenticatedError("PASETO " + std::string(operation) +
                                 ": footer does not match the expected footer");
   }
-  Result<common::Bytes> body = common::Base64UrlDecode(body_text);
-  if (!body.ok()) {
-    return UnauthenticatedError("PASETO " + std::string(operation) +
-                                ": token body is not canonical unpadded base64url (" +
-                                body.status().message() + ")");
-  }
-  parts.body = std::move(body).value();
   return parts;
 }
 
@@ -228,16 +238,18 @@ std::string PasetoV4Encrypt(const PasetoV4LocalKey& key, common::ByteView payloa
 
 Result<PasetoMessage> PasetoV4Decrypt(const PasetoV4LocalKey& key, std::string_view token,
                                       const PasetoVerifyOptions& options) {
-  CUSTOS_ASSIGN_OR_RETURN(TokenParts parts,
-                          ParseToken(token, kLocalHeader, "decrypt", options.expected_footer));
-  if (parts.body.size() < kNonceSize + kMacSize) {
+  CUSTOS_ASSIGN_OR_RETURN(TokenText parts,
+                          SplitToken(token, kLocalHeader, "decrypt", options.expected_footer));
+  Result<common::Bytes> decoded = common::PublicBase64UrlDecode(parts.body_text);
+  if (!decoded.ok()) return BodyEncodingError("decrypt", decoded.status());
+  if (decoded->size() < kNonceSize + kMacSize) {
     return UnauthenticatedError("PASETO decrypt: v4.local token body is " +
-                                std::to_string(parts.body.size()) +
+                                std::to_string(decoded->size()) +
                                 " bytes, shorter than the 64-byte minimum (32-byte nonce and "
                                 "32-byte MAC)");
   }
   InitCrypto();
-  common::ByteView body(parts.body);
+  common::ByteView body(*decoded);
   common::ByteView nonce = body.first(kNonceSize);
   common::ByteView ciphertext = body.subspan(kNonceSize, body.size() - kNonceSize - kMacSize);
   common::ByteView mac = body.last(kMacSize);
@@ -276,27 +288,58 @@ std::string PasetoV4Sign(const PasetoV4SecretKey& key, common::ByteView payload,
 
 Result<PasetoMessage> PasetoV4Verify(const PasetoV4PublicKey& key, std::string_view token,
                                      const PasetoVerifyOptions& options) {
-  CUSTOS_ASSIGN_OR_RETURN(TokenParts parts,
-                          ParseToken(token, kPublicHeader, "verify", options.expected_footer));
-  if (parts.body.size() < kSignatureSize) {
+  CUSTOS_ASSIGN_OR_RETURN(TokenText parts,
+                          SplitToken(token, kPublicHeader, "verify", options.expected_footer));
+  Result<size_t> body_size = common::PublicBase64UrlDecodedSize(parts.body_text.size());
+  if (!body_size.ok()) return BodyEncodingError("verify", body_size.status());
+  if (*body_size < kSignatureSize) {
+    // An encoding error is reported first, as for longer bodies.
+    Result<common::Bytes> body = common::PublicBase64UrlDecode(parts.body_text);
+    if (!body.ok()) return BodyEncodingError("verify", body.status());
     return UnauthenticatedError("PASETO verify: v4.public token body is " +
-                                std::to_string(parts.body.size()) +
+                                std::to_string(*body_size) +
                                 " bytes, shorter than the 64-byte signature");
   }
-  common::ByteView body(parts.body);
-  common::ByteView payload = body.first(body.size() - kSignatureSize);
-  common::ByteView signature = body.last(kSignatureSize);
-  common::Bytes pre_auth =
-      PasetoPreAuthEncode({common::AsBytes(kPublicHeader), payload, common::AsBytes(parts.footer),
-                           common::AsBytes(options.implicit_assertion)});
-  if (!key.ed25519().Verify(pre_auth, signature)) {
+  // The message signed is PAE(header, payload, footer, implicit assertion). It is built in
+  // one buffer with the body decoded straight into the payload's place: the signature
+  // that lands after it is moved out, then the footer and assertion pieces overwrite it.
+  constexpr size_t kPayloadOffset = 8 + 8 + kPublicHeader.size() + 8;
+  const size_t payload_size = *body_size - kSignatureSize;
+  const std::string_view implicit = options.implicit_assertion;
+  const size_t pae_size =
+      kPayloadOffset + payload_size + 8 + parts.footer.size() + 8 + implicit.size();
+  common::Bytes pae(std::max(pae_size, kPayloadOffset + *body_size));
+  uint8_t* p = pae.data();
+  if (Status s = common::PublicBase64UrlDecodeInto(
+          parts.body_text, std::span<uint8_t>(p + kPayloadOffset, *body_size));
+      !s.ok()) {
+    return BodyEncodingError("verify", s);
+  }
+  std::array<uint8_t, kSignatureSize> signature;
+  std::memcpy(signature.data(), p + kPayloadOffset + payload_size, kSignatureSize);
+  PutLe64(p, 4);
+  PutLe64(p + 8, kPublicHeader.size());
+  std::memcpy(p + 16, kPublicHeader.data(), kPublicHeader.size());
+  PutLe64(p + 16 + kPublicHeader.size(), payload_size);
+  uint8_t* tail = p + kPayloadOffset + payload_size;
+  PutLe64(tail, parts.footer.size());
+  tail += 8;
+  if (!parts.footer.empty()) std::memcpy(tail, parts.footer.data(), parts.footer.size());
+  tail += parts.footer.size();
+  PutLe64(tail, implicit.size());
+  tail += 8;
+  if (!implicit.empty()) std::memcpy(tail, implicit.data(), implicit.size());
+  pae.resize(pae_size);
+  if (!key.ed25519().Verify(pae, signature)) {
     return UnauthenticatedError(
         "PASETO verify: v4.public signature does not verify (wrong key, tampered token, or a "
         "different footer or implicit assertion than at signing)");
   }
+  // Keep the payload, moved to the front of the same buffer (no second allocation).
+  pae.resize(kPayloadOffset + payload_size);
+  pae.erase(pae.begin(), pae.begin() + kPayloadOffset);
   PasetoMessage message;
-  parts.body.resize(payload.size());  // drop the signature, keep the payload in place
-  message.payload = std::move(parts.body);
+  message.payload = std::move(pae);
   message.footer = std::move(parts.footer);
   return message;
 }
@@ -311,7 +354,10 @@ Result<std::string> PasetoV4UntrustedFooter(std::string_view token) {
     return UnauthenticatedError("PASETO footer: token has " + DescribeHeader(token) +
                                 ", expected 'v4.local.' or 'v4.public.'");
   }
-  CUSTOS_ASSIGN_OR_RETURN(TokenParts parts, ParseToken(token, header, "footer", std::nullopt));
+  CUSTOS_ASSIGN_OR_RETURN(TokenText parts, SplitToken(token, header, "footer", std::nullopt));
+  // The body is decoded too, so that a footer is only returned from a well-formed token.
+  Result<common::Bytes> body = common::PublicBase64UrlDecode(parts.body_text);
+  if (!body.ok()) return BodyEncodingError("footer", body.status());
   return std::move(parts.footer);
 }
 

@@ -16,47 +16,22 @@
 
 #include "common/key_encoding.h"
 #include "crypto/random.h"
+#include "identity/openssl_handles.h"
 #include "storage/encrypted_keyspace.h"
 
 namespace custos::identity {
 namespace {
 
-struct BioFree {
-  void operator()(BIO* p) const { BIO_free_all(p); }
-};
-struct X509Free {
-  void operator()(X509* p) const { X509_free(p); }
-};
-struct PkeyFree {
-  void operator()(EVP_PKEY* p) const { EVP_PKEY_free(p); }
-};
-struct ReqFree {
-  void operator()(X509_REQ* p) const { X509_REQ_free(p); }
-};
-struct StoreFree {
-  void operator()(X509_STORE* p) const { X509_STORE_free(p); }
-};
-struct StoreCtxFree {
-  void operator()(X509_STORE_CTX* p) const { X509_STORE_CTX_free(p); }
-};
-struct ExtFree {
-  void operator()(X509_EXTENSION* p) const { X509_EXTENSION_free(p); }
-};
-struct BnFree {
-  void operator()(BIGNUM* p) const { BN_free(p); }
-};
-struct NamesFree {
-  void operator()(GENERAL_NAMES* p) const { GENERAL_NAMES_free(p); }
-};
-using BioPtr = std::unique_ptr<BIO, BioFree>;
-using X509Ptr = std::unique_ptr<X509, X509Free>;
-using PkeyPtr = std::unique_ptr<EVP_PKEY, PkeyFree>;
-using ReqPtr = std::unique_ptr<X509_REQ, ReqFree>;
-using StorePtr = std::unique_ptr<X509_STORE, StoreFree>;
-using StoreCtxPtr = std::unique_ptr<X509_STORE_CTX, StoreCtxFree>;
-using ExtPtr = std::unique_ptr<X509_EXTENSION, ExtFree>;
-using BnPtr = std::unique_ptr<BIGNUM, BnFree>;
-using NamesPtr = std::unique_ptr<GENERAL_NAMES, NamesFree>;
+using detail::BioPtr;
+using detail::BnPtr;
+using detail::ExtPtr;
+using detail::NamesPtr;
+using detail::OpenSslError;
+using detail::PkeyPtr;
+using detail::ReqPtr;
+using detail::StoreCtxPtr;
+using detail::StorePtr;
+using detail::X509Ptr;
 
 constexpr std::string_view kCertRecord = "ca-certificate";
 constexpr std::string_view kKeyRecord = "ca-private-key";
@@ -71,16 +46,6 @@ std::string RecordKey(std::string_view name) {
 }
 std::string SerialKey(std::string_view tag, std::string_view serial) {
   return common::KeyBuilder().AddString(tag).AddString(serial).Release();
-}
-
-// The first queued OpenSSL error, for messages; clears the queue.
-std::string OpenSslError() {
-  unsigned long code = ERR_get_error();
-  ERR_clear_error();
-  if (code == 0) return "unknown OpenSSL error";
-  char buf[256];
-  ERR_error_string_n(code, buf, sizeof buf);
-  return buf;
 }
 
 Status OpenSslFailure(std::string_view what) {
@@ -239,7 +204,7 @@ Result<PkeyPtr> KeyFromCsr(std::string_view csr_pem) {
   if (csr_pem.size() > kMaxPemBytes) {
     return InvalidArgumentError("the certificate signing request is larger than 64 KiB");
   }
-  BioPtr bio(BIO_new_mem_buf(csr_pem.data(), static_cast<int>(csr_pem.size())));
+  BioPtr bio = detail::MemoryBio(csr_pem);
   ReqPtr req(bio ? PEM_read_bio_X509_REQ(bio.get(), nullptr, nullptr, nullptr) : nullptr);
   if (!req) {
     ERR_clear_error();
@@ -515,7 +480,7 @@ Result<ClientIdentity> CertificateAuthority::VerifyClientCertificate(std::string
                                        "than 64 KiB"),
                   caller);
   }
-  BioPtr bio(BIO_new_mem_buf(pem_chain.data(), static_cast<int>(pem_chain.size())));
+  BioPtr bio = detail::MemoryBio(pem_chain);
   X509Ptr leaf(bio ? PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr) : nullptr);
   if (!leaf) {
     ERR_clear_error();

@@ -38,24 +38,50 @@ class TokenCache {
   // `capacity` entries in all (at least one per shard), over `shards` shards (>= 1).
   TokenCache(size_t capacity, size_t shards);
 
-  // The entry for exactly these token bytes, or nullptr.
-  std::shared_ptr<Entry> Find(std::string_view token) const;
-  void Insert(std::string_view token, std::shared_ptr<const TokenClaims> claims,
+  // The hash the cache files `token` under. A token is hashed once per verification:
+  // callers that Find and then Insert pass it to both (a token is ~700 bytes).
+  static size_t Hash(std::string_view token) { return std::hash<std::string_view>{}(token); }
+
+  // The entry for exactly these token bytes, or nullptr. `hash` must be Hash(token).
+  std::shared_ptr<Entry> Find(std::string_view token, size_t hash) const;
+  std::shared_ptr<Entry> Find(std::string_view token) const { return Find(token, Hash(token)); }
+  void Insert(std::string_view token, size_t hash, std::shared_ptr<const TokenClaims> claims,
               uint64_t checked_epoch, common::TimePoint now);
+  void Insert(std::string_view token, std::shared_ptr<const TokenClaims> claims,
+              uint64_t checked_epoch, common::TimePoint now) {
+    Insert(token, Hash(token), std::move(claims), checked_epoch, now);
+  }
   void Erase(std::string_view token);
   void Clear();
   size_t size() const;
 
  private:
-  struct StringHash {
+  // Map keys carry their hash, so the map never hashes a token again.
+  struct Key {
+    size_t hash;
+    std::string token;
+  };
+  struct KeyView {
+    size_t hash;
+    std::string_view token;
+  };
+  struct KeyHash {
     using is_transparent = void;
-    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+    size_t operator()(const Key& k) const { return k.hash; }
+    size_t operator()(const KeyView& k) const { return k.hash; }
+  };
+  struct KeyEqual {
+    using is_transparent = void;
+    template <typename A, typename B>
+    bool operator()(const A& a, const B& b) const {
+      return a.hash == b.hash && std::string_view(a.token) == std::string_view(b.token);
+    }
   };
   struct Shard {
     mutable std::shared_mutex mu;
-    std::unordered_map<std::string, std::shared_ptr<Entry>, StringHash, std::equal_to<>> map;
+    std::unordered_map<Key, std::shared_ptr<Entry>, KeyHash, KeyEqual> map;
   };
-  Shard& ShardFor(std::string_view token, size_t hash) const;
+  Shard& ShardFor(size_t hash) const;
 
   size_t per_shard_capacity_;
   std::unique_ptr<Shard[]> shards_;

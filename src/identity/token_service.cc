@@ -2,6 +2,7 @@
 #include "identity/token_service.h"
 
 #include "common/ids.h"
+#include "common/public_base64url.h"
 #include "crypto/paseto.h"
 
 namespace custos::identity {
@@ -130,7 +131,8 @@ Result<std::shared_ptr<const TokenClaims>> TokenService::Verify(std::string_view
   // Read before any revocation lookup: a revocation racing with this call bumps the
   // epoch past this value, so the next call re-checks (see token_revocation.h).
   const uint64_t epoch = revocations_->epoch();
-  if (std::shared_ptr<TokenCache::Entry> hit = cache_.Find(token)) {
+  const size_t token_hash = TokenCache::Hash(token);
+  if (std::shared_ptr<TokenCache::Entry> hit = cache_.Find(token, token_hash)) {
     const TokenClaims& claims = *hit->claims;
     if (Status s = CheckTime(claims, now); !s.ok()) {
       return Refuse(std::move(s), &claims, claims.token_id, caller);
@@ -145,7 +147,7 @@ Result<std::shared_ptr<const TokenClaims>> TokenService::Verify(std::string_view
     return std::shared_ptr<const TokenClaims>(hit, hit->claims.get());
   }
   std::string token_id;
-  auto verified = VerifyUncached(token, now, epoch, token_id);
+  auto verified = VerifyUncached(token, token_hash, now, epoch, token_id);
   if (!verified.ok()) {
     return Refuse(verified.status(), nullptr, token_id, caller);
   }
@@ -153,6 +155,7 @@ Result<std::shared_ptr<const TokenClaims>> TokenService::Verify(std::string_view
 }
 
 Result<std::shared_ptr<const TokenClaims>> TokenService::VerifyUncached(std::string_view token,
+                                                                        size_t token_hash,
                                                                         common::TimePoint now,
                                                                         uint64_t epoch,
                                                                         std::string& token_id) {
@@ -179,12 +182,12 @@ Result<std::shared_ptr<const TokenClaims>> TokenService::VerifyUncached(std::str
   const size_t dot = rest.find('.');
   std::string footer;
   if (dot != std::string_view::npos) {
-    auto decoded = common::Base64UrlDecode(rest.substr(dot + 1));
+    auto decoded = common::PublicBase64UrlDecodeToString(rest.substr(dot + 1));
     if (!decoded.ok()) {
       return Unauthenticated("the footer is not canonical unpadded base64url (" +
                              decoded.status().message() + ")");
     }
-    footer.assign(decoded->begin(), decoded->end());
+    footer = std::move(*decoded);
   }
   CUSTOS_ASSIGN_OR_RETURN(std::string_view key_id, KeyIdFromFooter(footer));
   std::shared_ptr<const TokenSigningKey> key =
@@ -216,7 +219,7 @@ Result<std::shared_ptr<const TokenClaims>> TokenService::VerifyUncached(std::str
   CUSTOS_RETURN_IF_ERROR(CheckTime(*parsed, now));
   if (auto why = revocations_->IsRevoked(*parsed)) return Unauthenticated(*why);
   auto claims = std::make_shared<const TokenClaims>(std::move(*parsed));
-  cache_.Insert(token, claims, epoch, now);
+  cache_.Insert(token, token_hash, claims, epoch, now);
   return claims;
 }
 

@@ -111,6 +111,7 @@ class TokenService {
                TokenServiceOptions options);
   // The uncached path: Ed25519 and the strict parse. `token_id` gets the jti once known.
   Result<std::shared_ptr<const TokenClaims>> VerifyUncached(std::string_view token,
+                                                            size_t token_hash,
                                                             common::TimePoint now, uint64_t epoch,
                                                             std::string& token_id);
   Status CheckTime(const TokenClaims& claims, common::TimePoint now) const;

@@ -9,33 +9,7 @@
 set -uo pipefail
 custos="$1"
 src="$2"
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-passed=0
-failed=0
-
-check() {  # check NAME EXPECTED_EXIT CMD... ; output kept in $out
-  local name="$1" expected="$2"
-  shift 2
-  out=$("$@" 2>&1)
-  local code=$?
-  if [ "$code" -eq "$expected" ]; then
-    passed=$((passed + 1))
-  else
-    failed=$((failed + 1))
-    echo "FAIL: $name: exit $code, expected $expected"
-    echo "$out" | sed 's/^/    /'
-  fi
-}
-contains() {  # contains NAME NEEDLE (in $out)
-  if grep -qF -- "$2" <<<"$out"; then
-    passed=$((passed + 1))
-  else
-    failed=$((failed + 1))
-    echo "FAIL: $1: output lacks '$2'"
-    echo "$out" | sed 's/^/    /'
-  fi
-}
+source "$src/tests/e2e/lib.sh"
 json() {  # json EXPR: evaluates EXPR on the JSON in $out (python, variable j)
   python3 -c "import json,sys; j=json.load(sys.stdin); print($1)" <<<"$out"
 }

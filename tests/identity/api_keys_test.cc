@@ -10,13 +10,9 @@
 #include <fstream>
 #include <iterator>
 
-#include "../audit/log_test_util.h"
-#include "audit/log.h"
 #include "common/bytes.h"
-#include "common/clock.h"
 #include "common/ids.h"
-#include "identity/directory.h"
-#include "identity/identity_audit.h"
+#include "identity_test_util.h"
 
 namespace custos::identity {
 namespace {
@@ -26,52 +22,25 @@ using ::testing::StartsWith;
 
 std::string Text(const crypto::SecretBytes& s) { return std::string(common::AsChars(s.span())); }
 
-class ApiKeysTest : public ::testing::Test {
+class ApiKeysTest : public testing::IdentityTest {
  protected:
   void SetUp() override {
-    data_ = audit::testing::CreateDataDir(tmp_.Sub("d"));
-    ASSERT_NE(data_.dir, nullptr);
-    OpenAll();
-    ASSERT_TRUE(dir_->Create(admin_, {PrincipalId::User("alice"), "", {}}).ok());
-    ASSERT_TRUE(dir_->Create(admin_, {PrincipalId::ServiceAccount("scorer"), "", {}}).ok());
-    ASSERT_TRUE(dir_->Create(admin_, {PrincipalId::Group("risk"), "", {}}).ok());
+    IdentityTest::SetUp();
+    MustCreatePrincipal(PrincipalId::User("alice"));
+    MustCreatePrincipal(PrincipalId::ServiceAccount("scorer"));
+    MustCreatePrincipal(PrincipalId::Group("risk"));
   }
 
-  void OpenAll(ApiKeyOptions options = {}) {
-    audit::LogOptions log_options;
-    log_options.background_checkpoints = false;
-    auto log = audit::AuditLog::Open(data_.dir->kv(), data_.dir->keyring(), log_options);
-    ASSERT_TRUE(log.ok()) << log.status().ToString();
-    log_ = std::move(*log);
-    auditor_ = std::make_unique<IdentityAuditor>(*log_, salt_, clock_);
-    auto dir = Directory::Open(data_.dir->kv(), data_.dir->keyring(), *auditor_);
-    ASSERT_TRUE(dir.ok()) << dir.status().ToString();
-    dir_ = std::move(*dir);
-    auto keys =
-        ApiKeys::Open(data_.dir->kv(), data_.dir->keyring(), *dir_, *auditor_, std::move(options));
+  void OpenServices() override {
+    auto keys = ApiKeys::Open(kv(), keyring(), *dir_, *auditor_, options_);
     ASSERT_TRUE(keys.ok()) << keys.status().ToString();
     keys_ = std::move(*keys);
   }
+  void CloseServices() override { keys_.reset(); }
 
   void Reopen(ApiKeyOptions options = {}) {
-    keys_.reset();
-    dir_.reset();
-    auditor_.reset();
-    log_.reset();
-    data_.dir.reset();
-    data_.dir = audit::testing::ReopenDataDir(tmp_.Sub("d"), data_.shares);
-    ASSERT_NE(data_.dir, nullptr);
-    OpenAll(std::move(options));
-  }
-
-  std::vector<audit::AuditEvent> Events() {
-    std::vector<audit::AuditEvent> out;
-    for (uint64_t i = 0; i < log_->size(); ++i) {
-      auto e = log_->ReadEvent(i);
-      EXPECT_TRUE(e.ok()) << e.status().ToString();
-      if (e.ok()) out.push_back(*e);
-    }
-    return out;
+    options_ = std::move(options);
+    IdentityTest::Reopen();
   }
 
   NewApiKey MustCreate(const PrincipalId& who,
@@ -89,15 +58,8 @@ class ApiKeysTest : public ::testing::Test {
     return who.status().message();
   }
 
-  custos::testing::TempDir tmp_;
-  audit::testing::TestDataDir data_;
-  common::FakeClock clock_{common::FromUnixSeconds(1'800'000'000)};
-  audit::AuditSalt salt_ = *audit::AuditSalt::Create(crypto::SecretBytes::Random(32));
-  std::unique_ptr<audit::AuditLog> log_;
-  std::unique_ptr<IdentityAuditor> auditor_;
-  std::unique_ptr<Directory> dir_;
+  ApiKeyOptions options_;
   std::unique_ptr<ApiKeys> keys_;
-  Caller admin_{.principal_id = "User::\"root\"", .request_id = "req-admin"};
   Caller login_{.request_id = "req-login", .auth_method = audit::AuthMethod::kToken};
 };
 
@@ -316,9 +278,8 @@ TEST_F(ApiKeysTest, RefusesBadCreateRequests) {
   EXPECT_EQ(key.info.expires, clock_.Now() + std::chrono::hours(1));
   ApiKeyOptions bad;
   bad.max_ttl = std::chrono::hours(1);
-  EXPECT_EQ(
-      ApiKeys::Open(data_.dir->kv(), data_.dir->keyring(), *dir_, *auditor_, bad).status().code(),
-      StatusCode::kInvalidArgument);
+  EXPECT_EQ(ApiKeys::Open(kv(), keyring(), *dir_, *auditor_, bad).status().code(),
+            StatusCode::kInvalidArgument);
 }
 
 TEST_F(ApiKeysTest, RevokesOnce) {

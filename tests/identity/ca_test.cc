@@ -14,10 +14,9 @@
 
 #include <memory>
 
-#include "../audit/log_test_util.h"
-#include "audit/log.h"
-#include "common/clock.h"
 #include "common/key_encoding.h"
+#include "identity/openssl_handles.h"
+#include "identity_test_util.h"
 #include "storage/encrypted_keyspace.h"
 
 namespace custos::identity {
@@ -29,14 +28,8 @@ using namespace std::chrono_literals;
 
 const common::TimePoint kStart = common::FromUnixSeconds(1'900'000'000);
 
-struct X509Free {
-  void operator()(X509* p) const { X509_free(p); }
-};
-struct PkeyFree {
-  void operator()(EVP_PKEY* p) const { EVP_PKEY_free(p); }
-};
-using X509Ptr = std::unique_ptr<X509, X509Free>;
-using PkeyPtr = std::unique_ptr<EVP_PKEY, PkeyFree>;
+using detail::PkeyPtr;
+using detail::X509Ptr;
 
 X509Ptr ParseCert(std::string_view pem) {
   BIO* bio = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
@@ -87,21 +80,13 @@ std::string SanText(X509* cert) {
   return out;
 }
 
-class CaTest : public ::testing::Test {
+class CaTest : public testing::IdentityTest {
  protected:
+  CaTest() : IdentityTest(kStart) {}
+
   void SetUp() override {
-    data_ = audit::testing::CreateDataDir(tmp_.Sub("d"));
-    ASSERT_NE(data_.dir, nullptr);
-    audit::LogOptions log_options;
-    log_options.background_checkpoints = false;
-    log_options.durability = audit::Durability::kOsBuffer;
-    auto log = audit::AuditLog::Open(data_.dir->kv(), data_.dir->keyring(), log_options);
-    ASSERT_TRUE(log.ok()) << log.status().ToString();
-    log_ = std::move(*log);
-    crypto::SecretBytes key(32);
-    salt_ = std::make_unique<audit::AuditSalt>(*audit::AuditSalt::Create(std::move(key)));
-    auto ca = CertificateAuthority::Create(data_.dir->kv(), data_.dir->keyring(), *log_, *salt_,
-                                           clock_, options_);
+    IdentityTest::SetUp();
+    auto ca = CertificateAuthority::Create(kv(), keyring(), *log_, salt_, clock_, options_);
     ASSERT_TRUE(ca.ok()) << ca.status().ToString();
     ca_ = std::move(*ca);
   }
@@ -122,8 +107,8 @@ class CaTest : public ::testing::Test {
   // Signs `cert` with the stored CA key, as only the CA could: for profiles the CA
   // itself never issues (no SAN, no EKU).
   void SignWithCaKey(X509* cert) {
-    auto space = storage::EncryptedKeyspace::Open(data_.dir->kv(), storage::Keyspace::kIdentity,
-                                                  data_.dir->keyring(), kCaKeyOwner);
+    auto space = storage::EncryptedKeyspace::Open(kv(), storage::Keyspace::kIdentity, keyring(),
+                                                  kCaKeyOwner);
     ASSERT_TRUE(space.ok());
     auto pem = space->Get(common::KeyBuilder().AddString("ca-private-key").Release());
     ASSERT_TRUE(pem.ok() && pem->has_value());
@@ -134,12 +119,7 @@ class CaTest : public ::testing::Test {
     ASSERT_GT(X509_sign(cert, key.get(), EVP_sha256()), 0);
   }
 
-  custos::testing::TempDir tmp_;
-  audit::testing::TestDataDir data_;
-  common::FakeClock clock_{kStart};
   CaOptions options_;
-  std::unique_ptr<audit::AuditSalt> salt_;
-  std::unique_ptr<audit::AuditLog> log_;
   std::unique_ptr<CertificateAuthority> ca_;
 };
 
@@ -168,12 +148,10 @@ TEST_F(CaTest, CaCertificateProfile) {
 }
 
 TEST_F(CaTest, CreatedOncePerDataDirectory) {
-  auto again =
-      CertificateAuthority::Create(data_.dir->kv(), data_.dir->keyring(), *log_, *salt_, clock_);
+  auto again = CertificateAuthority::Create(kv(), keyring(), *log_, salt_, clock_);
   ASSERT_FALSE(again.ok());
   EXPECT_EQ(again.status().code(), StatusCode::kAlreadyExists);
-  auto opened =
-      CertificateAuthority::Open(data_.dir->kv(), data_.dir->keyring(), *log_, *salt_, clock_);
+  auto opened = CertificateAuthority::Open(kv(), keyring(), *log_, salt_, clock_);
   ASSERT_TRUE(opened.ok()) << opened.status().ToString();
   EXPECT_EQ((*opened)->certificate_pem(), ca_->certificate_pem());
   // The reopened CA issues certificates the original verifies (same key).
@@ -181,23 +159,21 @@ TEST_F(CaTest, CreatedOncePerDataDirectory) {
   ASSERT_TRUE(issued.ok());
   EXPECT_TRUE(ca_->VerifyClientCertificate(issued->certificate_pem).ok());
 
-  custos::testing::TempDir other_tmp;
-  auto other = audit::testing::CreateDataDir(other_tmp.Sub("d"));
-  auto none =
-      CertificateAuthority::Open(other.dir->kv(), other.dir->keyring(), *log_, *salt_, clock_);
+  testing::OtherDataDir other;
+  auto none = CertificateAuthority::Open(other.kv(), other.keyring(), *log_, salt_, clock_);
   ASSERT_FALSE(none.ok());
   EXPECT_EQ(none.status().code(), StatusCode::kNotFound);
   EXPECT_THAT(none.status().message(), HasSubstr("run `custos init`"));
-  EXPECT_FALSE(*CertificateAuthority::Exists(other.dir->kv()));
-  EXPECT_TRUE(*CertificateAuthority::Exists(data_.dir->kv()));
+  EXPECT_FALSE(*CertificateAuthority::Exists(other.kv()));
+  EXPECT_TRUE(*CertificateAuthority::Exists(kv()));
 }
 
 TEST_F(CaTest, PrivateKeyIsNotStoredInClear) {
-  auto space = storage::EncryptedKeyspace::Open(data_.dir->kv(), storage::Keyspace::kIdentity,
-                                                data_.dir->keyring(), kCaKeyOwner);
+  auto space =
+      storage::EncryptedKeyspace::Open(kv(), storage::Keyspace::kIdentity, keyring(), kCaKeyOwner);
   ASSERT_TRUE(space.ok());
-  auto raw = data_.dir->kv().Get(storage::Keyspace::kIdentity,
-                                 common::KeyBuilder().AddString("ca-private-key").Release());
+  auto raw = kv().Get(storage::Keyspace::kIdentity,
+                      common::KeyBuilder().AddString("ca-private-key").Release());
   ASSERT_TRUE(raw.ok() && raw->has_value());
   EXPECT_EQ((*raw)->find("PRIVATE KEY"), std::string::npos);
   auto opened = space->Decrypt(common::KeyBuilder().AddString("ca-private-key").Release(), **raw);
@@ -259,17 +235,11 @@ TEST_F(CaTest, ExpiredAndNotYetValidRefused) {
 }
 
 TEST_F(CaTest, CertificateFromAnotherCaRefused) {
-  custos::testing::TempDir other_tmp;
-  auto other = audit::testing::CreateDataDir(other_tmp.Sub("d"));
-  auto other_ca =
-      CertificateAuthority::Create(other.dir->kv(), other.dir->keyring(), *log_, *salt_, clock_);
-  ASSERT_TRUE(other_ca.ok());
-  auto foreign = (*other_ca)->IssueClientCertificate({.service_account_id = "fraud-scorer"});
-  ASSERT_TRUE(foreign.ok());
+  ForeignCertificate foreign = MustIssueFromAnotherCa("fraud-scorer");
   // Same subject names as ours, different key: OpenSSL finds our CA by name and the
   // signature check fails.
-  ExpectRefused(foreign->certificate_pem, "it was not issued by this custos CA");
-  ExpectRefused((*other_ca)->certificate_pem(), "it was not issued by this custos CA");
+  ExpectRefused(foreign.certificate.certificate_pem, "it was not issued by this custos CA");
+  ExpectRefused(foreign.ca_certificate_pem, "it was not issued by this custos CA");
   ExpectRefused("not a certificate", "no PEM certificate");
 }
 
@@ -281,8 +251,7 @@ TEST_F(CaTest, RevokedCertificateRefusedAndPersisted) {
   EXPECT_TRUE(ca_->VerifyClientCertificate(b.certificate_pem).ok());
   EXPECT_EQ(ca_->RevokeCertificate("00ff", {}).code(), StatusCode::kNotFound);
 
-  auto reopened =
-      CertificateAuthority::Open(data_.dir->kv(), data_.dir->keyring(), *log_, *salt_, clock_);
+  auto reopened = CertificateAuthority::Open(kv(), keyring(), *log_, salt_, clock_);
   ASSERT_TRUE(reopened.ok());
   EXPECT_TRUE((*reopened)->IsRevoked(a.serial_hex));
   EXPECT_FALSE((*reopened)->IsRevoked(b.serial_hex));

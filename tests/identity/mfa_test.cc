@@ -9,13 +9,9 @@
 #include <atomic>
 #include <thread>
 
-#include "../audit/log_test_util.h"
-#include "audit/log.h"
 #include "common/bytes.h"
-#include "common/clock.h"
 #include "crypto/totp.h"
-#include "identity/directory.h"
-#include "identity/identity_audit.h"
+#include "identity_test_util.h"
 
 namespace custos::identity {
 namespace {
@@ -27,52 +23,23 @@ using ::testing::StartsWith;
 constexpr int64_t kStart = 1'800'000'000;
 constexpr uint64_t kStep = kStart / 30;
 
-class MfaTest : public ::testing::Test {
+class MfaTest : public testing::IdentityTest {
  protected:
+  MfaTest() : IdentityTest(common::FromUnixSeconds(kStart)) {}
+
   void SetUp() override {
-    data_ = audit::testing::CreateDataDir(tmp_.Sub("d"));
-    ASSERT_NE(data_.dir, nullptr);
-    OpenAll();
-    ASSERT_TRUE(dir_->Create(admin_, {alice_, "", {}}).ok());
-    ASSERT_TRUE(dir_->Create(admin_, {PrincipalId::ServiceAccount("scorer"), "", {}}).ok());
-    ASSERT_TRUE(dir_->Create(admin_, {PrincipalId::Group("risk"), "", {}}).ok());
+    IdentityTest::SetUp();
+    MustCreatePrincipal(alice_);
+    MustCreatePrincipal(PrincipalId::ServiceAccount("scorer"));
+    MustCreatePrincipal(PrincipalId::Group("risk"));
   }
 
-  void OpenAll() {
-    audit::LogOptions log_options;
-    log_options.background_checkpoints = false;
-    auto log = audit::AuditLog::Open(data_.dir->kv(), data_.dir->keyring(), log_options);
-    ASSERT_TRUE(log.ok()) << log.status().ToString();
-    log_ = std::move(*log);
-    auditor_ = std::make_unique<IdentityAuditor>(*log_, salt_, clock_);
-    auto dir = Directory::Open(data_.dir->kv(), data_.dir->keyring(), *auditor_);
-    ASSERT_TRUE(dir.ok()) << dir.status().ToString();
-    dir_ = std::move(*dir);
-    auto mfa = Mfa::Open(data_.dir->kv(), data_.dir->keyring(), *dir_, *auditor_);
+  void OpenServices() override {
+    auto mfa = Mfa::Open(kv(), keyring(), *dir_, *auditor_);
     ASSERT_TRUE(mfa.ok()) << mfa.status().ToString();
     mfa_ = std::move(*mfa);
   }
-
-  void Reopen() {
-    mfa_.reset();
-    dir_.reset();
-    auditor_.reset();
-    log_.reset();
-    data_.dir.reset();
-    data_.dir = audit::testing::ReopenDataDir(tmp_.Sub("d"), data_.shares);
-    ASSERT_NE(data_.dir, nullptr);
-    OpenAll();
-  }
-
-  std::vector<audit::AuditEvent> Events(uint64_t from = 0) {
-    std::vector<audit::AuditEvent> out;
-    for (uint64_t i = from; i < log_->size(); ++i) {
-      auto e = log_->ReadEvent(i);
-      EXPECT_TRUE(e.ok()) << e.status().ToString();
-      if (e.ok()) out.push_back(*e);
-    }
-    return out;
-  }
+  void CloseServices() override { mfa_.reset(); }
 
   // Enrolls `who` and returns the secret read back from the otpauth URI.
   crypto::SecretBytes EnrollSecret(const PrincipalId& who,
@@ -111,17 +78,9 @@ class MfaTest : public ::testing::Test {
     clock_.Set(common::FromUnixSeconds(static_cast<int64_t>(step) * 30 + second_in_step));
   }
 
-  custos::testing::TempDir tmp_;
-  audit::testing::TestDataDir data_;
-  common::FakeClock clock_{common::FromUnixSeconds(kStart)};
-  audit::AuditSalt salt_ = *audit::AuditSalt::Create(crypto::SecretBytes::Random(32));
-  std::unique_ptr<audit::AuditLog> log_;
-  std::unique_ptr<IdentityAuditor> auditor_;
-  std::unique_ptr<Directory> dir_;
   std::unique_ptr<Mfa> mfa_;
   std::string uri_;
   const PrincipalId alice_ = PrincipalId::User("alice");
-  Caller admin_{.principal_id = "User::\"root\"", .request_id = "req-admin"};
   Caller self_{.principal_id = "User::\"alice\"", .request_id = "req-self"};
 };
 

@@ -9,11 +9,8 @@
 #include <iterator>
 #include <thread>
 
-#include "../audit/log_test_util.h"
-#include "audit/log.h"
-#include "common/clock.h"
 #include "identity/directory.h"
-#include "identity/identity_audit.h"
+#include "identity_test_util.h"
 #include "policy/authorizer.h"
 #include "policy/parser.h"
 
@@ -23,61 +20,7 @@ namespace {
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
-class DirectoryTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    data_ = audit::testing::CreateDataDir(tmp_.Sub("d"));
-    ASSERT_NE(data_.dir, nullptr);
-    OpenAll();
-  }
-
-  void OpenAll() {
-    audit::LogOptions options;
-    options.background_checkpoints = false;
-    auto log = audit::AuditLog::Open(data_.dir->kv(), data_.dir->keyring(), options);
-    ASSERT_TRUE(log.ok()) << log.status().ToString();
-    log_ = std::move(*log);
-    auditor_ = std::make_unique<IdentityAuditor>(*log_, salt_, clock_);
-    auto dir = Directory::Open(data_.dir->kv(), data_.dir->keyring(), *auditor_);
-    ASSERT_TRUE(dir.ok()) << dir.status().ToString();
-    dir_ = std::move(*dir);
-  }
-
-  void Reopen() {
-    dir_.reset();
-    auditor_.reset();
-    log_.reset();
-    data_.dir.reset();
-    data_.dir = audit::testing::ReopenDataDir(tmp_.Sub("d"), data_.shares);
-    ASSERT_NE(data_.dir, nullptr);
-    OpenAll();
-  }
-
-  std::vector<audit::AuditEvent> Events() {
-    std::vector<audit::AuditEvent> out;
-    for (uint64_t i = 0; i < log_->size(); ++i) {
-      auto e = log_->ReadEvent(i);
-      EXPECT_TRUE(e.ok()) << e.status().ToString();
-      if (e.ok()) out.push_back(*e);
-    }
-    return out;
-  }
-
-  Principal MustCreate(PrincipalId id, Attributes attrs = {}) {
-    auto p = dir_->Create(admin_, {id, "", std::move(attrs)});
-    EXPECT_TRUE(p.ok()) << p.status().ToString();
-    return p.ok() ? *p : Principal{};
-  }
-
-  custos::testing::TempDir tmp_;
-  audit::testing::TestDataDir data_;
-  common::FakeClock clock_{common::FromUnixSeconds(1'800'000'000)};
-  audit::AuditSalt salt_ = *audit::AuditSalt::Create(crypto::SecretBytes::Random(32));
-  std::unique_ptr<audit::AuditLog> log_;
-  std::unique_ptr<IdentityAuditor> auditor_;
-  std::unique_ptr<Directory> dir_;
-  Caller admin_{.principal_id = "User::\"root\"", .request_id = "req-1"};
-};
+using DirectoryTest = testing::IdentityTest;
 
 TEST(PrincipalIdTest, ParsesCedarUids) {
   auto id = PrincipalId::Parse("ServiceAccount::\"fraud-scorer\"");
@@ -134,8 +77,8 @@ TEST_F(DirectoryTest, CreatesGetsListsAndPersists) {
   auto alice = dir_->Create(admin_, {PrincipalId::User("alice"), "Alice A.", attrs});
   ASSERT_TRUE(alice.ok()) << alice.status().ToString();
   EXPECT_EQ(alice->created, clock_.Now());
-  MustCreate(PrincipalId::ServiceAccount("fraud-scorer"));
-  MustCreate(PrincipalId::Group("risk"));
+  MustCreatePrincipal(PrincipalId::ServiceAccount("fraud-scorer"));
+  MustCreatePrincipal(PrincipalId::Group("risk"));
 
   auto again = dir_->Create(admin_, {PrincipalId::User("alice"), "", {}});
   EXPECT_EQ(again.status().code(), StatusCode::kAlreadyExists);
@@ -202,8 +145,8 @@ TEST_F(DirectoryTest, RefusesBadAttributes) {
 }
 
 TEST_F(DirectoryTest, UpdatesAttributes) {
-  MustCreate(PrincipalId::User("alice"),
-             {{"clearance", AttributeValue::Long(2)}, {"region", AttributeValue::String("eu")}});
+  MustCreatePrincipal(PrincipalId::User("alice"), {{"clearance", AttributeValue::Long(2)},
+                                                   {"region", AttributeValue::String("eu")}});
   clock_.Advance(std::chrono::seconds(10));
   auto updated = dir_->UpdateAttributes(
       admin_, PrincipalId::User("alice"),
@@ -231,10 +174,10 @@ TEST_F(DirectoryTest, UpdatesAttributes) {
 }
 
 TEST_F(DirectoryTest, NestedGroupsAndMembership) {
-  MustCreate(PrincipalId::User("alice"));
-  MustCreate(PrincipalId::Group("analysts"));
-  MustCreate(PrincipalId::Group("risk"));
-  MustCreate(PrincipalId::Group("all-staff"));
+  MustCreatePrincipal(PrincipalId::User("alice"));
+  MustCreatePrincipal(PrincipalId::Group("analysts"));
+  MustCreatePrincipal(PrincipalId::Group("risk"));
+  MustCreatePrincipal(PrincipalId::Group("all-staff"));
   ASSERT_TRUE(
       dir_->AddMember(admin_, PrincipalId::Group("analysts"), PrincipalId::User("alice")).ok());
   ASSERT_TRUE(
@@ -270,7 +213,7 @@ TEST_F(DirectoryTest, NestedGroupsAndMembership) {
 }
 
 TEST_F(DirectoryTest, RefusesMembershipCycles) {
-  for (const char* g : {"a", "b", "c"}) MustCreate(PrincipalId::Group(g));
+  for (const char* g : {"a", "b", "c"}) MustCreatePrincipal(PrincipalId::Group(g));
   ASSERT_TRUE(dir_->AddMember(admin_, PrincipalId::Group("a"), PrincipalId::Group("b")).ok());
   ASSERT_TRUE(dir_->AddMember(admin_, PrincipalId::Group("b"), PrincipalId::Group("c")).ok());
   const uint64_t events = log_->size();
@@ -295,8 +238,8 @@ TEST_F(DirectoryTest, ConcurrentOppositeMembershipsNeverFormACycle) {
   for (int round = 0; round < 10; ++round) {
     const PrincipalId x = PrincipalId::Group("x" + std::to_string(round));
     const PrincipalId y = PrincipalId::Group("y" + std::to_string(round));
-    MustCreate(x);
-    MustCreate(y);
+    MustCreatePrincipal(x);
+    MustCreatePrincipal(y);
     Status s1, s2;
     std::thread t1([&] { s1 = dir_->AddMember(admin_, x, y); });
     std::thread t2([&] { s2 = dir_->AddMember(admin_, y, x); });
@@ -309,9 +252,9 @@ TEST_F(DirectoryTest, ConcurrentOppositeMembershipsNeverFormACycle) {
 }
 
 TEST_F(DirectoryTest, DeletingAGroupDetachesItsMembers) {
-  MustCreate(PrincipalId::User("alice"));
-  MustCreate(PrincipalId::Group("risk"));
-  MustCreate(PrincipalId::Group("ops"));
+  MustCreatePrincipal(PrincipalId::User("alice"));
+  MustCreatePrincipal(PrincipalId::Group("risk"));
+  MustCreatePrincipal(PrincipalId::Group("ops"));
   ASSERT_TRUE(dir_->AddMember(admin_, PrincipalId::Group("risk"), PrincipalId::User("alice")).ok());
   ASSERT_TRUE(dir_->AddMember(admin_, PrincipalId::Group("ops"), PrincipalId::User("alice")).ok());
   ASSERT_TRUE(dir_->Delete(admin_, PrincipalId::Group("risk")).ok());
@@ -326,7 +269,7 @@ TEST_F(DirectoryTest, DeletingAGroupDetachesItsMembers) {
 }
 
 TEST_F(DirectoryTest, DisabledAndDeletedPrincipalsAreNotActive) {
-  MustCreate(PrincipalId::User("alice"));
+  MustCreatePrincipal(PrincipalId::User("alice"));
   EXPECT_TRUE(dir_->CheckActive(PrincipalId::User("alice")).ok());
   const uint64_t generation = dir_->generation();
   ASSERT_TRUE(dir_->SetDisabled(admin_, PrincipalId::User("alice"), true).ok());
@@ -348,14 +291,16 @@ TEST_F(DirectoryTest, DisabledAndDeletedPrincipalsAreNotActive) {
 }
 
 TEST_F(DirectoryTest, CedarPoliciesSeeNestedGroupsAndAttributes) {
-  MustCreate(PrincipalId::User("alice"), {{"clearance", AttributeValue::Long(3)},
-                                          {"department", AttributeValue::String("fraud")},
-                                          {"regions", AttributeValue::StringSet({"eu", "uk"})}});
-  MustCreate(PrincipalId::User("bob"), {{"clearance", AttributeValue::Long(2)}});
-  MustCreate(PrincipalId::User("carol"), {{"clearance", AttributeValue::Long(5)}});
-  MustCreate(PrincipalId::ServiceAccount("fraud-scorer"), {{"clearance", AttributeValue::Long(4)}});
-  MustCreate(PrincipalId::Group("analysts"));
-  MustCreate(PrincipalId::Group("risk"));
+  MustCreatePrincipal(PrincipalId::User("alice"),
+                      {{"clearance", AttributeValue::Long(3)},
+                       {"department", AttributeValue::String("fraud")},
+                       {"regions", AttributeValue::StringSet({"eu", "uk"})}});
+  MustCreatePrincipal(PrincipalId::User("bob"), {{"clearance", AttributeValue::Long(2)}});
+  MustCreatePrincipal(PrincipalId::User("carol"), {{"clearance", AttributeValue::Long(5)}});
+  MustCreatePrincipal(PrincipalId::ServiceAccount("fraud-scorer"),
+                      {{"clearance", AttributeValue::Long(4)}});
+  MustCreatePrincipal(PrincipalId::Group("analysts"));
+  MustCreatePrincipal(PrincipalId::Group("risk"));
   ASSERT_TRUE(
       dir_->AddMember(admin_, PrincipalId::Group("risk"), PrincipalId::Group("analysts")).ok());
   ASSERT_TRUE(
@@ -407,7 +352,7 @@ TEST_F(DirectoryTest, CedarPoliciesSeeNestedGroupsAndAttributes) {
 }
 
 TEST_F(DirectoryTest, EntityCacheFollowsCommittedChanges) {
-  MustCreate(PrincipalId::User("alice"), {{"clearance", AttributeValue::Long(1)}});
+  MustCreatePrincipal(PrincipalId::User("alice"), {{"clearance", AttributeValue::Long(1)}});
   auto first = dir_->Entities();
   ASSERT_TRUE(first.ok()) << first.status().ToString();
   EXPECT_EQ(first->get(), dir_->Entities()->get());  // no change: the same list
@@ -432,9 +377,10 @@ TEST_F(DirectoryTest, EntityCacheFollowsCommittedChanges) {
 }
 
 TEST_F(DirectoryTest, AuditsEveryChange) {
-  MustCreate(PrincipalId::User("alice"), {{"clearance", AttributeValue::Long(3)},
-                                          {"department", AttributeValue::String("Secretive")}});
-  MustCreate(PrincipalId::Group("risk"));
+  MustCreatePrincipal(PrincipalId::User("alice"),
+                      {{"clearance", AttributeValue::Long(3)},
+                       {"department", AttributeValue::String("Secretive")}});
+  MustCreatePrincipal(PrincipalId::Group("risk"));
   clock_.Advance(std::chrono::seconds(5));
   ASSERT_TRUE(dir_->UpdateAttributes(admin_, PrincipalId::User("alice"),
                                      {.set = {{"clearance", AttributeValue::Long(4)}}})
@@ -455,7 +401,7 @@ TEST_F(DirectoryTest, AuditsEveryChange) {
   for (size_t i = 0; i < events.size(); ++i) {
     EXPECT_EQ(events[i].action, kActions[i]) << i;
     EXPECT_EQ(events[i].principal_id, "User::\"root\"") << i;
-    EXPECT_EQ(events[i].request_id, "req-1") << i;
+    EXPECT_EQ(events[i].request_id, "req-admin") << i;
     EXPECT_EQ(events[i].outcome, audit::Outcome::kOk) << i;
     EXPECT_EQ(events[i].decision, audit::Decision::kAllow) << i;
   }
@@ -470,7 +416,7 @@ TEST_F(DirectoryTest, AuditsEveryChange) {
 }
 
 TEST_F(DirectoryTest, FailsClosedWhenTheAuditLogRefuses) {
-  MustCreate(PrincipalId::User("alice"));
+  MustCreatePrincipal(PrincipalId::User("alice"));
   log_->Close();
   auto created = dir_->Create(admin_, {PrincipalId::User("bob"), "", {}});
   EXPECT_EQ(created.status().code(), StatusCode::kUnavailable);
@@ -485,8 +431,8 @@ TEST_F(DirectoryTest, FailsClosedWhenTheAuditLogRefuses) {
 }
 
 TEST_F(DirectoryTest, AttributeValuesAreNotStoredInClear) {
-  MustCreate(PrincipalId::User("alice"),
-             {{"department", AttributeValue::String("PlaintextCanaryDept")}});
+  MustCreatePrincipal(PrincipalId::User("alice"),
+                      {{"department", AttributeValue::String("PlaintextCanaryDept")}});
   dir_.reset();
   auditor_.reset();
   log_.reset();

@@ -13,13 +13,11 @@
 #include <thread>
 #include <vector>
 
-#include "../audit/log_test_util.h"
-#include "audit/log.h"
 #include "common/bytes.h"
-#include "common/clock.h"
 #include "common/ids.h"
 #include "crypto/paserk.h"
 #include "crypto/paseto.h"
+#include "identity_test_util.h"
 
 namespace custos::identity {
 namespace {
@@ -30,41 +28,16 @@ using namespace std::chrono_literals;
 
 const common::TimePoint kStart = common::FromUnixSeconds(1'900'000'000);
 
-audit::AuditSalt MakeSalt() {
-  crypto::SecretBytes key(32);
-  for (size_t i = 0; i < 32; ++i) key.span()[i] = static_cast<uint8_t>(i + 1);
-  return *audit::AuditSalt::Create(std::move(key));
-}
-
-class TokenServiceTest : public ::testing::Test {
+class TokenServiceTest : public testing::IdentityTest {
  protected:
-  void SetUp() override {
-    data_ = audit::testing::CreateDataDir(tmp_.Sub("d"));
-    ASSERT_NE(data_.dir, nullptr);
-    OpenAll();
-  }
+  TokenServiceTest() : IdentityTest(kStart) {}
 
-  void OpenAll(TokenServiceOptions options = {}) {
-    audit::LogOptions log_options;
-    log_options.background_checkpoints = false;
-    log_options.durability = audit::Durability::kOsBuffer;
-    auto log = audit::AuditLog::Open(data_.dir->kv(), data_.dir->keyring(), log_options);
-    ASSERT_TRUE(log.ok()) << log.status().ToString();
-    log_ = std::move(*log);
-    auto service = TokenService::Open(data_.dir->kv(), data_.dir->keyring(), *log_, salt_, clock_,
-                                      std::move(options));
+  void OpenServices() override {
+    auto service = TokenService::Open(kv(), keyring(), *log_, salt_, clock_);
     ASSERT_TRUE(service.ok()) << service.status().ToString();
     service_ = std::move(*service);
   }
-
-  void Reopen() {
-    service_.reset();
-    log_.reset();
-    data_.dir.reset();
-    data_.dir = audit::testing::ReopenDataDir(tmp_.Sub("d"), data_.shares);
-    ASSERT_NE(data_.dir, nullptr);
-    OpenAll();
-  }
+  void CloseServices() override { service_.reset(); }
 
   static TokenRequest Request(std::string subject = "User::\"alice\"") {
     TokenRequest r;
@@ -114,21 +87,6 @@ class TokenServiceTest : public ::testing::Test {
     EXPECT_THAT(verified.status().message(), HasSubstr(std::string(fragment)));
   }
 
-  std::vector<audit::AuditEvent> Events() {
-    std::vector<audit::AuditEvent> out;
-    for (uint64_t i = 0; i < log_->size(); ++i) {
-      auto event = log_->ReadEvent(i);
-      EXPECT_TRUE(event.ok()) << event.status().ToString();
-      if (event.ok()) out.push_back(std::move(*event));
-    }
-    return out;
-  }
-
-  custos::testing::TempDir tmp_;
-  audit::testing::TestDataDir data_;
-  common::FakeClock clock_{kStart};
-  audit::AuditSalt salt_ = MakeSalt();
-  std::unique_ptr<audit::AuditLog> log_;
   std::unique_ptr<TokenService> service_;
 };
 
@@ -254,8 +212,8 @@ TEST_F(TokenServiceTest, WrongAudienceFailsTheSignature) {
 
 TEST_F(TokenServiceTest, AnotherServiceAudienceRefusesOurTokens) {
   IssuedToken ours = MustIssue();
-  auto billing = TokenService::Open(data_.dir->kv(), data_.dir->keyring(), *log_, salt_, clock_,
-                                    {.audience = "billing-service"});
+  auto billing =
+      TokenService::Open(kv(), keyring(), *log_, salt_, clock_, {.audience = "billing-service"});
   ASSERT_TRUE(billing.ok());
   auto refused = (*billing)->Verify(ours.token);
   ASSERT_FALSE(refused.ok());
