@@ -4,8 +4,10 @@
 // CUSTOS_AUDIT_BENCH_SIZE: leaves of the proof tree (default 10,000,000).
 // CUSTOS_AUDIT_VERIFY_SIZE: entries of the verified log (default 1,000,000).
 // Counters (read from --benchmark_format=json by scripts/bench-audit.sh):
-//   BM_InclusionProofLargeLog: p50_us, p90_us, p99_us, p999_us, mean_us (wall time of
-//     each proof);
+//   BM_InclusionProofLargeLog (steady state: table files mapped), ...ColdMappings (a log
+//     just opened), ...Uncached (no record cache): p50_us, p90_us, p99_us, p999_us,
+//     mean_us (wall time of each proof);
+//   BM_Level0TileRecordRead: the same quantiles for the one storage read of a proof;
 //   BM_VerifyWholeLog: sha256_bytes_per_second (wall clock, median of 5 runs),
 //     sha256_bytes_per_cpu_second, entries_per_second, mean_message_bytes.
 #include <benchmark/benchmark.h>
@@ -25,6 +27,7 @@
 #include "audit/log.h"
 #include "audit/verifier.h"
 #include "audit_workload.h"
+#include "common/key_encoding.h"
 #include "crypto/aead.h"
 #include "crypto/ed25519.h"
 #include "crypto/random.h"
@@ -63,6 +66,7 @@ struct LargeTree {
   std::string path;
   std::unique_ptr<storage::RocksDbKv> kv;
   uint64_t size = 0;
+  bool mapped = false;  // every tile record read once (TouchTileRecords)
 };
 std::unique_ptr<LargeTree> large_tree;
 
@@ -105,10 +109,38 @@ LargeTree& BuildLargeTree() {
   return *large_tree;
 }
 
+// Table files are read through memory maps (RocksDbOptions::mmap_reads), and the first
+// read of a page of a mapping takes a page fault that costs more than the whole proof
+// otherwise does (several microseconds in this VM; the kernel then maps the pages around
+// it too). A log that has served proofs for a while has its files mapped; one that was
+// just opened has not. This reads every tile record once, as a serving log's readers
+// eventually have, so that the steady state is measured; the cold-mapping variant below
+// shows the other end.
+void TouchTileRecords(LargeTree& tree) {
+  if (tree.mapped) return;
+  storage::ReadOptions options = ProofReadOptions();
+  options.lower_bound = TilePrefix();
+  options.upper_bound = common::PrefixSuccessor(options.lower_bound);
+  options.fill_cache = false;
+  auto it = tree.kv->NewIterator(storage::Keyspace::kAudit, options);
+  uint64_t sum = 0;
+  const auto start = Clock::now();
+  for (it->Seek(options.lower_bound); it->Valid(); it->Next()) {
+    for (size_t i = 0; i < it->value().size(); i += 1024)
+      sum += static_cast<uint8_t>(it->value()[i]);
+  }
+  if (!it->status().ok()) std::abort();
+  benchmark::DoNotOptimize(sum);
+  std::fprintf(stderr, "read every tile record once in %.1f s\n", Seconds(Clock::now() - start));
+  tree.mapped = true;
+}
+
 // Each proof is timed on its own (wall clock), so the tail is reported, not only the
 // mean. A first pass of proofs warms the caches the way a serving log's are warm.
-void RunProofs(benchmark::State& state, TileRecordCache* cache) {
+// `warm_mappings`: TouchTileRecords first (the steady state of a serving log).
+void RunProofs(benchmark::State& state, TileRecordCache* cache, bool warm_mappings = true) {
   LargeTree& tree = BuildLargeTree();
+  if (warm_mappings) TouchTileRecords(tree);
   std::mt19937_64 rng(42);
   std::uniform_int_distribution<uint64_t> pick(0, tree.size - 1);
   // A KvHashStore per proof, as AuditLog::InclusionProof makes one per call.
@@ -141,9 +173,22 @@ void RunProofs(benchmark::State& state, TileRecordCache* cache) {
   state.counters["p99_us"] = quantile(0.99);
   state.counters["p999_us"] = quantile(0.999);
   state.counters["mean_us"] = sum / micros.size();
-  state.SetLabel(std::to_string(tree.size) + " leaves" + (cache ? "" : ", no record cache"));
+  state.SetLabel(std::to_string(tree.size) + " leaves" + (cache ? "" : ", no record cache") +
+                 (warm_mappings ? "" : ", table files freshly mapped"));
   state.SetItemsProcessed(state.iterations());
 }
+
+// Registered first, so that it runs before anything has read the tile records: the
+// proofs of a log whose table files were just opened (each proof's level-0 record is
+// then likely on pages that were never touched through the mapping).
+void BM_InclusionProofLargeLogColdMappings(benchmark::State& state) {
+  TileRecordCache cache;
+  RunProofs(state, &cache, /*warm_mappings=*/false);
+}
+BENCHMARK(BM_InclusionProofLargeLogColdMappings)
+    ->Iterations(20000)
+    ->UseRealTime()
+    ->Unit(benchmark::kMicrosecond);
 
 // The server's path: AuditLog keeps one TileRecordCache for its proofs, so the records
 // of tile levels >= 1 and of the right edge stay in memory; each proof still reads its
@@ -153,6 +198,44 @@ void BM_InclusionProofLargeLog(benchmark::State& state) {
   RunProofs(state, &cache);
 }
 BENCHMARK(BM_InclusionProofLargeLog)
+    ->Iterations(20000)
+    ->UseRealTime()
+    ->Unit(benchmark::kMicrosecond);
+
+// Where a proof's time goes: only the read of a random level-0 tile record (the one read
+// a cached proof makes from storage), timed the same way.
+void BM_Level0TileRecordRead(benchmark::State& state) {
+  LargeTree& tree = BuildLargeTree();
+  TouchTileRecords(tree);
+  const uint64_t tiles = std::max<uint64_t>(1, tree.size / kTileWidth);
+  std::mt19937_64 rng(43);
+  std::uniform_int_distribution<uint64_t> pick(0, tiles - 1);
+  storage::ReadOptions options = ProofReadOptions();
+  options.fill_cache = state.range(0) != 0;
+  std::vector<double> micros(static_cast<size_t>(state.max_iterations));  // touched before timing
+  size_t n = 0;
+  for (auto _ : state) {
+    const std::string key = TileKey(0, pick(rng));
+    const auto start = Clock::now();
+    auto value = tree.kv->Get(storage::Keyspace::kAudit, key, options);
+    const auto end = Clock::now();
+    if (!value.ok() || !value->has_value()) std::abort();
+    benchmark::DoNotOptimize((*value)->data());
+    micros[n++] = Seconds(end - start) * 1e6;
+  }
+  micros.resize(n);
+  std::sort(micros.begin(), micros.end());
+  auto quantile = [&](double q) {
+    return micros[std::min(micros.size() - 1, static_cast<size_t>(q * micros.size()))];
+  };
+  state.counters["p50_us"] = quantile(0.50);
+  state.counters["p99_us"] = quantile(0.99);
+  state.counters["p999_us"] = quantile(0.999);
+}
+BENCHMARK(BM_Level0TileRecordRead)
+    ->ArgName("fill_cache")
+    ->Arg(0)
+    ->Arg(1)
     ->Iterations(20000)
     ->UseRealTime()
     ->Unit(benchmark::kMicrosecond);

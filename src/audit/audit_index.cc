@@ -3,7 +3,6 @@
 
 #include <algorithm>
 #include <climits>
-#include <map>
 #include <optional>
 #include <unordered_map>
 
@@ -99,41 +98,116 @@ std::string AuditIndex::Mac(std::string_view field, std::string_view value) cons
 }
 
 void AuditIndex::AddTo(storage::WriteBatch& batch, std::span<const IndexedEvent> events) const {
-  // Names repeat across events (a few principals, actions and resources serve many
-  // requests), so each is MACed once per call.
-  std::unordered_map<std::string, std::string> macs;
-  auto mac = [&](std::string_view field, const std::string& value) -> const std::string& {
-    std::string cache_key(field);
-    cache_key.push_back('\0');
-    cache_key.append(value);
-    auto it = macs.find(cache_key);
-    if (it == macs.end()) it = macs.emplace(std::move(cache_key), Mac(field, value)).first;
-    return it->second;
+  // This runs for every event of the log, so it avoids per-event allocations: names
+  // repeat across events (a few principals, actions and resources serve many requests),
+  // so each distinct name's key prefix ("i" <kind> <mac>) is built, and MACed, once per
+  // call; a record is found by (prefix, bucket) through the prefix's stable address,
+  // and postings are appended as raw bytes.
+  using PrefixCache = std::unordered_map<std::string, std::string>;
+  PrefixCache principals, actions, resources;
+  auto named_prefix = [&](PrefixCache& cache, std::string_view field,
+                          const std::string& value) -> const std::string* {
+    auto it = cache.find(value);
+    if (it == cache.end()) {
+      it = cache
+               .emplace(value, common::KeyBuilder()
+                                   .AddString("i")
+                                   .AddString(field)
+                                   .AddString(Mac(field, value))
+                                   .Release())
+               .first;
+    }
+    return &it->second;
   };
-  // Record key without <first> -> (first, postings). Events arrive in log order, so a
-  // record's first posting has its smallest index. The map keeps records in key order.
-  std::map<std::string, std::pair<uint64_t, std::string>> records;
+  std::unordered_map<uint32_t, std::string> decisions;
+  auto decision_prefix = [&](Decision decision) -> const std::string* {
+    const auto value = static_cast<uint32_t>(decision);
+    auto it = decisions.find(value);
+    if (it == decisions.end()) {
+      it = decisions
+               .emplace(
+                   value,
+                   common::KeyBuilder().AddString("i").AddString("d").AddUint32(value).Release())
+               .first;
+    }
+    return &it->second;
+  };
+  const std::string time_prefix = common::KeyBuilder().AddString("i").AddString("t").Release();
+
+  // One record per (prefix, bucket). Events arrive in log order, so a record's first
+  // posting has its smallest index.
+  struct Record {
+    const std::string* prefix;
+    int64_t bucket;
+    uint64_t first;
+    std::string postings;
+  };
+  struct RecordId {
+    const std::string* prefix;
+    int64_t bucket;
+    bool operator==(const RecordId&) const = default;
+  };
+  struct RecordIdHash {
+    size_t operator()(const RecordId& id) const {
+      return std::hash<const void*>()(id.prefix) ^
+             (static_cast<size_t>(id.bucket) * 0x9e3779b97f4a7c15ull);
+    }
+  };
+  std::vector<Record> records;
+  std::unordered_map<RecordId, size_t, RecordIdHash> slots;
+  // First pass: each event's records (in `of_event`, five or more per event) and their
+  // sizes, so that the second pass appends postings without growing any string.
+  std::vector<uint32_t> of_event;
+  of_event.reserve(events.size() * 5);
+  std::vector<size_t> counts;
   for (const IndexedEvent& item : events) {
     const IndexTerms& terms = *item.terms;
-    const Posting posting{terms.time_micros, item.index};
-    const int64_t bucket = BucketOf(posting.time);
-    auto add = [&](common::KeyBuilder key) {
-      auto [it, inserted] = records.try_emplace(key.AddInt64(bucket).Release());
-      if (inserted) it->second.first = item.index;
-      AppendPosting(it->second.second, posting);
+    const int64_t bucket = BucketOf(terms.time_micros);
+    auto add = [&](const std::string* prefix) {
+      auto [it, inserted] = slots.try_emplace(RecordId{prefix, bucket}, records.size());
+      if (inserted) {
+        records.push_back({prefix, bucket, item.index, {}});
+        counts.push_back(0);
+      }
+      ++counts[it->second];
+      of_event.push_back(static_cast<uint32_t>(it->second));
     };
-    add(common::KeyBuilder().AddString("i").AddString("p").AddString(mac("p", terms.principal)));
-    add(common::KeyBuilder().AddString("i").AddString("a").AddString(mac("a", terms.action)));
-    add(common::KeyBuilder().AddString("i").AddString("d").AddUint32(
-        static_cast<uint32_t>(terms.decision)));
-    add(common::KeyBuilder().AddString("i").AddString("t"));
+    add(named_prefix(principals, "p", terms.principal));
+    add(named_prefix(actions, "a", terms.action));
+    add(decision_prefix(terms.decision));
+    add(&time_prefix);
     for (const std::string& resource : terms.resources) {
-      add(common::KeyBuilder().AddString("i").AddString("r").AddString(mac("r", resource)));
+      add(named_prefix(resources, "r", resource));
     }
   }
-  for (auto& [key, record] : records) {
-    batch.Put(storage::Keyspace::kAudit,
-              common::KeyBuilder().AddRaw(key).AddUint64(record.first).key(), record.second);
+  for (size_t i = 0; i < records.size(); ++i)
+    records[i].postings.reserve(counts[i] * kPostingBytes);
+  size_t next = 0;
+  for (const IndexedEvent& item : events) {
+    // The posting as AppendPosting encodes it: time (sign bit flipped) and index, both
+    // big-endian.
+    char posting[kPostingBytes];
+    const uint64_t time_bits = static_cast<uint64_t>(item.terms->time_micros) ^ (uint64_t{1} << 63);
+    for (int i = 0; i < 8; ++i) {
+      posting[i] = static_cast<char>(time_bits >> (56 - 8 * i));
+      posting[8 + i] = static_cast<char>(item.index >> (56 - 8 * i));
+    }
+    const size_t terms = 4 + item.terms->resources.size();
+    for (size_t t = 0; t < terms; ++t) {
+      records[of_event[next++]].postings.append(posting, kPostingBytes);
+    }
+  }
+  // Key order makes the storage write cheaper.
+  std::vector<std::pair<std::string, size_t>> keys;
+  keys.reserve(records.size());
+  for (size_t i = 0; i < records.size(); ++i) {
+    const Record& r = records[i];
+    keys.emplace_back(
+        common::KeyBuilder().AddRaw(*r.prefix).AddInt64(r.bucket).AddUint64(r.first).Release(), i);
+  }
+  std::sort(keys.begin(), keys.end());
+  for (auto& [key, i] : keys) {
+    batch.PutOwned(storage::Keyspace::kAudit, std::move(key), std::move(records[i].postings));
   }
 }
 

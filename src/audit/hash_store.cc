@@ -367,7 +367,8 @@ Status TileWriter::OnComplete(const NodeId& node, const Hash& hash, storage::Wri
   if (row == kTileRows - 1 && hashes.size() == TileRowWidth(kTileWidth, row)) {
     auto record = EncodeTileRecord(edge.tile);
     if (!record.ok()) return InternalError("audit tile writer: " + record.status().message());
-    batch.Put(storage::Keyspace::kAudit, TileKey(static_cast<int>(level), tile), *record);
+    batch.PutOwned(storage::Keyspace::kAudit, TileKey(static_cast<int>(level), tile),
+                   std::move(*record));
     for (auto& r : edge.tile.rows) r.clear();
     edge.index = tile + 1;
     edge.dirty = false;
@@ -384,7 +385,8 @@ void TileWriter::Flush(storage::WriteBatch& batch) {
     // unwritten and `custos audit verify` reports the tile missing.
     auto record = EncodeTileRecord(edge.tile);
     if (!record.ok()) continue;
-    batch.Put(storage::Keyspace::kAudit, TileKey(static_cast<int>(level), edge.index), *record);
+    batch.PutOwned(storage::Keyspace::kAudit, TileKey(static_cast<int>(level), edge.index),
+                   std::move(*record));
     edge.dirty = false;
   }
 }

@@ -60,16 +60,22 @@ void AuditIndexer::Stop() {
   if (thread_.joinable()) thread_.join();
 }
 
-void AuditIndexer::Enqueue(uint64_t first, std::vector<IndexTerms> events) {
-  const uint64_t count = events.size();
+void AuditIndexer::Enqueue(uint64_t first, std::vector<SequencedEntry> entries) {
+  const uint64_t count = entries.size();
   if (count == 0) return;
+  // Over the memory bound, keep only the range: the events are durable in the log.
+  bool keep = true;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    // Over the memory bound, keep only the range: the events are durable in the log.
-    if (buffered_events_ + count > options_.max_buffered_events) events.clear();
-    buffered_events_ += events.size();
-    queued_events_ += count;
-    queue_.push_back({first, count, std::move(events)});
+    keep = buffered_events_ + count <= options_.max_buffered_events;
+    if (keep) {
+      buffered_events_ += count;
+      queued_events_ += count;
+      queue_.push_back({first, count, std::move(entries)});
+    } else {
+      queued_events_ += count;
+      queue_.push_back({first, count, {}});
+    }
   }
   work_ready_.notify_one();
 }
@@ -104,7 +110,7 @@ void AuditIndexer::Run() {
              (taken == 0 || taken + queue_.front().count <= options_.max_events_per_write)) {
         taken += queue_.front().count;
         queued_events_ -= queue_.front().count;
-        buffered_events_ -= queue_.front().events.size();
+        buffered_events_ -= queue_.front().entries.size();
         works.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }
@@ -131,9 +137,11 @@ Status AuditIndexer::Index(std::vector<Work>& works) {
     storage::WriteBatch batch;
     index_.AddTo(batch, events);
     batch.Put(storage::Keyspace::kAudit, WatermarkKey(), EncodeWatermark(end));
-    // Not fsynced: the next durable append syncs the write-ahead log, and a crash before
-    // that loses only records that catch-up rebuilds.
-    Status written = kv_.Write(batch, storage::WriteOptions{.sync = false});
+    // Not in the write-ahead log at all: the records and the watermark are one batch, so
+    // a crash loses both together (whatever the memtable held) and catch-up rebuilds
+    // them from the log, which is the source of truth. The log's own writes, and their
+    // fsyncs, then carry only log bytes.
+    Status written = kv_.Write(batch, storage::WriteOptions{.sync = false, .disable_wal = true});
     if (!written.ok()) return StoppedAt(events.empty() ? end : events.front().index, written);
     events.clear();
     read_back.clear();
@@ -147,8 +155,8 @@ Status AuditIndexer::Index(std::vector<Work>& works) {
   for (Work& work : works) {
     for (uint64_t i = 0; i < work.count; ++i) {
       const uint64_t index = work.first + i;
-      if (!work.events.empty()) {
-        events.push_back({index, &work.events[i]});
+      if (!work.entries.empty()) {
+        events.push_back({index, &work.entries[i].terms});
       } else {
         auto event = read_(index);
         if (!event.ok() && event.status().code() != StatusCode::kNotFound) {

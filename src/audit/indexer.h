@@ -6,7 +6,8 @@
 // The log is the source of truth; the indexes are derived from it. The indexer stores
 // how far it got ("w", written in the same batch as the index records), and on start
 // it reads and indexes every durable entry beyond that point, so index records lost in
-// a crash (they are not fsynced) are rebuilt from the log. Queries wait until the index
+// a crash (they skip the write-ahead log and live in the memtable until RocksDB
+// flushes it) are rebuilt from the log. Queries wait until the index
 // covers the log as it was when the query began (read-your-writes).
 // Thread-safety: Enqueue is for the log's single writer; WaitFor, status and Stop are
 // safe from any thread.
@@ -23,6 +24,7 @@
 
 #include "audit/audit_index.h"
 #include "audit/event.h"
+#include "audit/sequencer.h"
 #include "common/status.h"
 #include "storage/kv.h"
 
@@ -57,9 +59,10 @@ class AuditIndexer {
   AuditIndexer(const AuditIndexer&) = delete;
   AuditIndexer& operator=(const AuditIndexer&) = delete;
 
-  // The durable entries [first, first + events.size()), in log order, right after the
-  // previous call's range.
-  void Enqueue(uint64_t first, std::vector<IndexTerms> events);
+  // The durable entries [first, first + entries.size()), in log order, right after the
+  // previous call's range. Only their terms are used (the log's batch is handed over
+  // whole, so no per-entry copy is made).
+  void Enqueue(uint64_t first, std::vector<SequencedEntry> entries);
 
   // Blocks until entries below `size` are indexed. Unavailable on timeout; the indexer's
   // error if it stopped on one (queries then fail rather than miss events).
@@ -72,7 +75,7 @@ class AuditIndexer {
   struct Work {
     uint64_t first = 0;
     uint64_t count = 0;
-    std::vector<IndexTerms> events;  // empty: read them from the log
+    std::vector<SequencedEntry> entries;  // empty: read them from the log
   };
   void Run();
   Status Index(std::vector<Work>& works);

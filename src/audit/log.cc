@@ -1,8 +1,12 @@
 // The audit log: sealing, tree extension and the one atomic write per batch (see log.h).
 #include "audit/log.h"
 
+#include <algorithm>
+#include <array>
+
 #include "audit/checkpoint.h"
 #include "audit/log_signer.h"
+#include "crypto/aead.h"
 
 namespace custos::audit {
 
@@ -63,7 +67,9 @@ Result<std::unique_ptr<AuditLog>> AuditLog::Open(storage::Kv& kv, crypto::Keyrin
   log->sequencer_ = std::make_unique<Sequencer>(
       SequencerOptions{options.max_queue, options.max_batch},
       [self](std::span<SequencedEntry> batch) { return self->Commit(batch); }, std::move(sync),
-      [self](uint64_t first, std::span<SequencedEntry> batch) { self->OnDurable(first, batch); });
+      [self](uint64_t first, std::vector<SequencedEntry>& batch) {
+        self->OnDurable(first, batch);
+      });
   return log;
 }
 
@@ -93,12 +99,15 @@ Result<std::shared_ptr<const crypto::DataKey>> AuditLog::SegmentKey(uint64_t seg
 
 Result<uint64_t> AuditLog::Commit(std::span<SequencedEntry> batch) {
   const uint64_t first = range_.size();
+  // Entries ("e"), then the state ("s"), then the tiles ("t") in key order: storage then
+  // takes the batch as it is, without sorting a thousand keys.
   storage::WriteBatch wb;
+  storage::WriteBatch tile_wb;
   Status status;
   auto on_complete = [&](const NodeId& node, const Hash& hash) {
-    if (status.ok()) status = tiles_.OnComplete(node, hash, wb);
+    if (status.ok()) status = tiles_.OnComplete(node, hash, tile_wb);
   };
-  common::Bytes sealed;
+  std::array<uint8_t, 13> ad{'a', 'u', 'd', 'i', 't'};  // EntryAssociatedData, on the stack
   for (size_t i = 0; i < batch.size() && status.ok(); ++i) {
     const uint64_t index = first + i;
     const uint64_t segment = index >> kSegmentBits;
@@ -111,15 +120,21 @@ Result<uint64_t> AuditLog::Commit(std::span<SequencedEntry> batch) {
       segment_key_ = *key;
       segment_ = segment;
     }
-    sealed.clear();
-    segment_key_->aead().SealTo(batch[i].encoded, EntryAssociatedData(index), sealed);
-    range_.Append(HashLeaf(sealed), on_complete);
-    wb.Put(storage::Keyspace::kAudit, EntryKey(index), common::AsChars(sealed));
+    for (int b = 0; b < 8; ++b) ad[5 + b] = static_cast<uint8_t>(index >> (56 - 8 * b));
+    std::string sealed;
+    sealed.reserve(batch[i].encoded.size() + crypto::Aead::kOverhead);
+    segment_key_->aead().SealTo(batch[i].encoded, ad, sealed);
+    range_.Append(HashLeaf(common::AsBytes(sealed)), on_complete);
+    wb.PutOwned(storage::Keyspace::kAudit, EntryKey(index), std::move(sealed));
   }
   if (status.ok()) {
-    tiles_.Flush(wb);
+    tiles_.Flush(tile_wb);
     wb.Put(storage::Keyspace::kAudit, StateKey(),
            EncodeLogState({range_.size(), range_.frontier()}));
+    std::vector<storage::WriteBatch::Op> tile_ops = tile_wb.ReleaseOps();
+    std::stable_sort(tile_ops.begin(), tile_ops.end(),
+                     [](const auto& a, const auto& b) { return a.key < b.key; });
+    for (auto& op : tile_ops) wb.PutOwned(op.keyspace, std::move(op.key), std::move(*op.value));
     // Never synced here: in fsync mode the sequencer's syncer makes it durable.
     status = kv_.Write(wb, storage::WriteOptions{.sync = false});
   }
@@ -134,7 +149,7 @@ Result<uint64_t> AuditLog::Commit(std::span<SequencedEntry> batch) {
   return first;
 }
 
-void AuditLog::OnDurable(uint64_t first, std::span<SequencedEntry> batch) {
+void AuditLog::OnDurable(uint64_t first, std::vector<SequencedEntry>& batch) {
   {
     std::lock_guard<std::mutex> lock(tree_mu_);
     const uint64_t end = first + batch.size();
@@ -144,10 +159,9 @@ void AuditLog::OnDurable(uint64_t first, std::span<SequencedEntry> batch) {
       written_roots_.pop_front();
     }
   }
-  std::vector<IndexTerms> events;
-  events.reserve(batch.size());
-  for (SequencedEntry& entry : batch) events.push_back(std::move(entry.terms));
-  indexer_->Enqueue(first, std::move(events));
+  // The indexer takes the batch whole (its terms); the encodings are not needed any more.
+  for (SequencedEntry& entry : batch) common::Bytes().swap(entry.encoded);
+  indexer_->Enqueue(first, std::move(batch));
 }
 
 Result<uint64_t> AuditLog::Append(const AuditEvent& event) { return AppendAsync(event).get(); }

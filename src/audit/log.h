@@ -133,7 +133,7 @@ class AuditLog {
            AuditIndex index);
   Status LoadState();
   Result<uint64_t> Commit(std::span<SequencedEntry> batch);
-  void OnDurable(uint64_t first, std::span<SequencedEntry> batch);
+  void OnDurable(uint64_t first, std::vector<SequencedEntry>& batch);
   Result<std::shared_ptr<const crypto::DataKey>> SegmentKey(uint64_t segment, bool create);
 
   storage::Kv& kv_;

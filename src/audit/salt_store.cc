@@ -10,7 +10,9 @@ namespace {
 
 constexpr size_t kSaltBytes = 32;
 
-std::string SaltKey() { return common::KeyBuilder().AddString("k").AddString("audit-salt").Release(); }
+std::string SaltKey() {
+  return common::KeyBuilder().AddString("k").AddString("audit-salt").Release();
+}
 
 }  // namespace
 

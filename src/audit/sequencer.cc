@@ -1,6 +1,7 @@
 // Group commit for the audit log (see sequencer.h).
 #include "audit/sequencer.h"
 
+#include <algorithm>
 #include <memory>
 
 #include "common/thread_name.h"
@@ -95,15 +96,27 @@ void Sequencer::Finish(Written& batch, const Status& status) {
 }
 
 void Sequencer::RunWriter() {
+  size_t expected = 64;  // entries in the next batch, guessed from the last one
   for (;;) {
     Written batch;
+    // The next queue is allocated here, outside the lock, with room for a batch like the
+    // last one: producers then append without reallocating (and moving every queued
+    // entry) while they hold the lock. Constructing and clearing the elements touches
+    // every page, so no producer takes the page faults of fresh memory under the lock
+    // either.
+    std::vector<SequencedEntry> next_queue(expected);
+    std::vector<AppendCallback> next_callbacks(expected);
+    next_queue.clear();
+    next_callbacks.clear();
     {
       std::unique_lock<std::mutex> lock(mu_);
       work_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
       if (queue_.empty()) return;  // stopping and drained
       if (queue_.size() <= options_.max_batch) {
-        batch.entries.swap(queue_);  // the common case: take everything, no per-entry moves
-        batch.callbacks.swap(callbacks_);
+        batch.entries = std::move(queue_);  // the common case: take everything, no per-entry moves
+        batch.callbacks = std::move(callbacks_);
+        queue_ = std::move(next_queue);
+        callbacks_ = std::move(next_callbacks);
       } else {
         const auto n = static_cast<std::ptrdiff_t>(options_.max_batch);
         batch.entries.assign(std::make_move_iterator(queue_.begin()),
@@ -114,6 +127,9 @@ void Sequencer::RunWriter() {
         callbacks_.erase(callbacks_.begin(), callbacks_.begin() + n);
       }
     }
+    // A quarter more than the last batch: batches grow while the load rises.
+    expected = std::clamp(batch.entries.size() + batch.entries.size() / 4, size_t{64},
+                          std::max(options_.max_batch, size_t{64}));
     if (Status failed = failure(); !failed.ok()) {
       Finish(batch, failed);
       continue;

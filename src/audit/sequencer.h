@@ -13,7 +13,9 @@
 // Completion is a callback run on the writer thread (what an asynchronous server wants:
 // post the answer to the request's executor); SubmitAsync and Submit wrap it in a future
 // for simpler callers. The queue is swapped out whole under the lock, so the writer's
-// cost per entry is the commit's, not the queue's.
+// cost per entry is the commit's, not the queue's; the writer allocates the next queue
+// outside the lock, sized like the last batch, so producers never wait on a
+// reallocation.
 // Thread-safety: Submit* are safe from any number of threads; Stop from any thread.
 #pragma once
 
@@ -60,8 +62,9 @@ class Sequencer {
   using CommitFn = std::function<Result<uint64_t>(std::span<SequencedEntry> batch)>;
   // Makes every batch committed so far durable.
   using SyncFn = std::function<Status()>;
-  // Told of each batch once durable, in order, before its callers are answered.
-  using DurableFn = std::function<void(uint64_t first, std::span<SequencedEntry> batch)>;
+  // Told of each batch once durable, in order, before its callers are answered. It may
+  // move the entries (or the whole vector) away: the sequencer discards them after.
+  using DurableFn = std::function<void(uint64_t first, std::vector<SequencedEntry>& batch)>;
 
   // `sync` may be empty (each commit is durable by itself); `durable` may be empty.
   Sequencer(SequencerOptions options, CommitFn commit, SyncFn sync = {}, DurableFn durable = {});

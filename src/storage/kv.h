@@ -53,12 +53,21 @@ struct ReadOptions {
   // the reader checks itself (e.g. Merkle hashes that a proof's verifier checks against
   // a signed checkpoint), where a checksum would cost time and add no protection.
   bool verify_checksums = true;
+  // false: blocks read for this call are not added to the engine's block cache (a scan
+  // or random reads over far more data than the cache holds would only evict what
+  // other readers use, and pay for the copy into the cache).
+  bool fill_cache = true;
 };
 
 struct WriteOptions {
   // true: the write is on stable storage (fsync) before the call returns.
   // false: it survives a process crash (it is in the OS page cache) but not a power loss.
   bool sync = true;
+  // true: the write skips the write-ahead log, so a crash loses it (and every later
+  // such write) until the memtable is flushed: only for data that is rebuilt from other
+  // records after a crash, such as derived indexes written with their own watermark in
+  // the same batch. Ignored (false) when sync is true.
+  bool disable_wal = false;
 };
 
 // An atomic group of writes across keyspaces: all apply or none.
@@ -72,10 +81,16 @@ class WriteBatch {
   void Put(Keyspace keyspace, std::string_view key, std::string_view value) {
     ops_.push_back({keyspace, std::string(key), std::string(value)});
   }
+  // Put, taking over the strings: no copy of a large value.
+  void PutOwned(Keyspace keyspace, std::string key, std::string value) {
+    ops_.push_back({keyspace, std::move(key), std::move(value)});
+  }
   void Delete(Keyspace keyspace, std::string_view key) {
     ops_.push_back({keyspace, std::string(key), std::nullopt});
   }
   const std::vector<Op>& ops() const { return ops_; }
+  // Moves the operations out, leaving the batch empty.
+  std::vector<Op> ReleaseOps() { return std::move(ops_); }
   size_t size() const { return ops_.size(); }
   bool empty() const { return ops_.empty(); }
   void Clear() { ops_.clear(); }

@@ -60,6 +60,7 @@ class RocksIterator final : public Iterator {
     rocksdb::ReadOptions ro;
     if (options.snapshot) ro.snapshot = static_cast<const RocksSnapshot*>(options.snapshot)->get();
     ro.verify_checksums = options.verify_checksums;
+    ro.fill_cache = options.fill_cache;
     if (!lower_.empty()) {
       lower_slice_ = lower_;
       ro.iterate_lower_bound = &lower_slice_;
@@ -136,11 +137,23 @@ Result<std::unique_ptr<RocksDbKv>> RocksDbKv::Open(const RocksDbOptions& options
   table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
   rocksdb::ColumnFamilyOptions cf_options;
   cf_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  rocksdb::BlockBasedTableOptions pinned_table = table;  // the same block cache
+  pinned_table.cache_index_and_filter_blocks = false;
+  std::shared_ptr<rocksdb::TableFactory> pinned_factory(
+      rocksdb::NewBlockBasedTableFactory(pinned_table));
 
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   descriptors.emplace_back(rocksdb::kDefaultColumnFamilyName, cf_options);
+  auto listed = [](const std::vector<Keyspace>& list, Keyspace ks) {
+    return std::find(list.begin(), list.end(), ks) != list.end();
+  };
   for (Keyspace ks : kAllKeyspaces) {
-    descriptors.emplace_back(std::string(KeyspaceName(ks)), cf_options);
+    rocksdb::ColumnFamilyOptions ks_options = cf_options;
+    if (listed(options.uncompressed_keyspaces, ks)) {
+      ks_options.compression = rocksdb::kNoCompression;
+    }
+    if (listed(options.pinned_index_keyspaces, ks)) ks_options.table_factory = pinned_factory;
+    descriptors.emplace_back(std::string(KeyspaceName(ks)), ks_options);
   }
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* raw = nullptr;
@@ -160,6 +173,7 @@ Result<std::optional<std::string>> RocksDbKv::Get(Keyspace keyspace, std::string
   rocksdb::ReadOptions ro;
   if (options.snapshot) ro.snapshot = static_cast<const RocksSnapshot*>(options.snapshot)->get();
   ro.verify_checksums = options.verify_checksums;
+  ro.fill_cache = options.fill_cache;
   std::string value;
   rocksdb::Status s = impl_->db->Get(ro, impl_->cf(keyspace), ToSlice(key), &value);
   if (s.IsNotFound()) return std::optional<std::string>();
@@ -212,6 +226,7 @@ Status RocksDbKv::Write(const WriteBatch& batch, const WriteOptions& options) {
   }
   rocksdb::WriteOptions wo;
   wo.sync = options.sync;
+  wo.disableWAL = options.disable_wal && !options.sync;
   return FromRocks(impl_->db->Write(wo, &wb), "writing batch");
 }
 

@@ -6,6 +6,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "storage/kv.h"
 
@@ -23,6 +24,16 @@ struct RocksDbOptions {
   // the block cache then costs a page-cache copy, not a system call (which is slow in
   // virtual machines; it decides the tail latency of audit proofs). Default true.
   bool mmap_reads = true;
+  // Keyspaces whose table files are written without block compression: their values
+  // are ciphertext and hashes, which do not compress, so trying only costs CPU in every
+  // flush and compaction. Default: the audit keyspace (sealed entries, Merkle tiles).
+  std::vector<Keyspace> uncompressed_keyspaces = {Keyspace::kAudit};
+  // Keyspaces whose table index and filter blocks are kept with each open table file
+  // rather than in the shared block cache: random reads over far more data than the
+  // cache holds (audit proofs read one 16 KiB tile record each) would otherwise evict
+  // them, and every such read would first re-read and re-checksum a whole index block.
+  // Costs memory per open table (about 0.1% of its data). Default: the audit keyspace.
+  std::vector<Keyspace> pinned_index_keyspaces = {Keyspace::kAudit};
 };
 
 class RocksDbKv final : public Kv {

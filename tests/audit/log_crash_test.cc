@@ -72,21 +72,29 @@ TEST(AuditCrashTest, AcknowledgedEntriesAndCheckpointsSurviveSigkill) {
       ready = std::string(line) == "ready\n";
     }
     ASSERT_TRUE(ready) << "writer did not start";
+    size_t acked_this_round = 0;
+    auto record_ack = [&](const char* text) {
+      unsigned long long index = 0;
+      char id[128];
+      if (std::sscanf(text, "A %llu %127s", &index, id) != 2) return false;
+      EXPECT_EQ(acked.count(index), 0u) << "index " << index << " acknowledged twice";
+      acked[index] = id;
+      ++acked_this_round;
+      return true;
+    };
+    // The random moment counts from the first acknowledged append, so that a slow start
+    // on a loaded machine cannot make a round with nothing to check.
+    bool first_ack = false;
+    while (!first_ack && std::fgets(line, sizeof line, child.out) != nullptr) {
+      first_ack = record_ack(line);
+    }
+    ASSERT_TRUE(first_ack) << "writer acknowledged nothing";
     std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms(rng)));
     ::kill(child.pid, SIGKILL);
     int status = 0;
     ::waitpid(child.pid, &status, 0);
     ASSERT_TRUE(WIFSIGNALED(status)) << "writer exited on its own";
-    size_t acked_this_round = 0;
-    while (std::fgets(line, sizeof line, child.out) != nullptr) {
-      unsigned long long index = 0;
-      char id[128];
-      if (std::sscanf(line, "A %llu %127s", &index, id) == 2) {
-        ASSERT_EQ(acked.count(index), 0u) << "index " << index << " acknowledged twice";
-        acked[index] = id;
-        ++acked_this_round;
-      }
-    }
+    while (std::fgets(line, sizeof line, child.out) != nullptr) record_ack(line);
     std::fclose(child.out);
     EXPECT_GT(acked_this_round, 0u);
 
