@@ -12,7 +12,7 @@ packages=(
   nlohmann-json3-dev libcli11-dev libyaml-cpp-dev libspdlog-dev
   libp11-kit-dev libboost-dev libpq-dev
   # tests and benchmarks
-  libgtest-dev libgmock-dev libbenchmark-dev softhsm2 python3 postgresql
+  libgtest-dev libgmock-dev libbenchmark-dev softhsm2 python3 postgresql python3-pandas
 )
 
 missing=()
