@@ -14,11 +14,16 @@ constexpr std::string_view kAccepted =
 
 bool IsScalarOf(const Scalar& s, ScalarType type) {
   switch (type) {
-    case ScalarType::kInt64: return std::holds_alternative<int64_t>(s);
-    case ScalarType::kDouble: return std::holds_alternative<double>(s);
-    case ScalarType::kString: return std::holds_alternative<std::string>(s);
-    case ScalarType::kBool: return std::holds_alternative<bool>(s);
-    case ScalarType::kTimestamp: return std::holds_alternative<Timestamp>(s);
+    case ScalarType::kInt64:
+      return std::holds_alternative<int64_t>(s);
+    case ScalarType::kDouble:
+      return std::holds_alternative<double>(s);
+    case ScalarType::kString:
+      return std::holds_alternative<std::string>(s);
+    case ScalarType::kBool:
+      return std::holds_alternative<bool>(s);
+    case ScalarType::kTimestamp:
+      return std::holds_alternative<Timestamp>(s);
   }
   return false;
 }
@@ -35,11 +40,16 @@ std::string LowerAscii(std::string_view text) {
 
 std::string_view ScalarTypeName(ScalarType type) {
   switch (type) {
-    case ScalarType::kInt64: return "int64";
-    case ScalarType::kDouble: return "double";
-    case ScalarType::kString: return "string";
-    case ScalarType::kBool: return "bool";
-    case ScalarType::kTimestamp: return "timestamp";
+    case ScalarType::kInt64:
+      return "int64";
+    case ScalarType::kDouble:
+      return "double";
+    case ScalarType::kString:
+      return "string";
+    case ScalarType::kBool:
+      return "bool";
+    case ScalarType::kTimestamp:
+      return "timestamp";
   }
   return "unknown";
 }

@@ -56,9 +56,8 @@ ordered_json RequestJson(const access::AccessRequest& r) {
   j["created"] = Time(r.created);
   ordered_json approvals = ordered_json::array();
   for (const auto& a : r.approvals) {
-    approvals.push_back({{"approver", a.approver.ToString()},
-                         {"time", Time(a.time)},
-                         {"mfa_fresh", a.mfa_fresh}});
+    approvals.push_back(
+        {{"approver", a.approver.ToString()}, {"time", Time(a.time)}, {"mfa_fresh", a.mfa_fresh}});
   }
   j["approvals"] = approvals;
   if (r.denied_by) j["denied_by"] = r.denied_by->ToString();
@@ -86,10 +85,9 @@ ordered_json GrantJson(const access::Grant& g) {
 }
 
 void PrintRequest(const access::AccessRequest& r) {
-  std::cout << r.id << "  " << access::RequestStateName(r.state) << "  "
-            << r.requester.ToString() << "  purpose " << r.purpose << "  "
-            << catalog::ClassificationName(r.classification) << "  for " << Seconds(r.duration)
-            << "\n";
+  std::cout << r.id << "  " << access::RequestStateName(r.state) << "  " << r.requester.ToString()
+            << "  purpose " << r.purpose << "  " << catalog::ClassificationName(r.classification)
+            << "  for " << Seconds(r.duration) << "\n";
   for (const auto& res : r.resources) std::cout << "  resource " << res.ToString() << "\n";
   for (const auto& a : r.approvals) {
     std::cout << "  approved by " << a.approver.ToString() << " at " << Time(a.time)
@@ -148,8 +146,7 @@ Status PurposeList(server::Instance& in, const AccessFlags& f) {
       j.push_back(item);
     } else {
       std::cout << p.id << "  " << p.description
-                << (p.max_duration ? "  (at most " + Seconds(*p.max_duration) + ")" : "")
-                << "\n";
+                << (p.max_duration ? "  (at most " + Seconds(*p.max_duration) + ")" : "") << "\n";
     }
   }
   if (f.instance.json) std::cout << j.dump(2) << "\n";
@@ -235,8 +232,10 @@ Status List(server::Instance& in, const AccessFlags& f) {
       if (access::RequestStateName(s) == f.state) state = s;
     }
     if (!state) {
-      return InvalidArgumentError("--state must be pending, approved, denied, withdrawn, "
-                                  "expired or revoked, not '" + f.state + "'");
+      return InvalidArgumentError(
+          "--state must be pending, approved, denied, withdrawn, "
+          "expired or revoked, not '" +
+          f.state + "'");
     }
   }
   CUSTOS_ASSIGN_OR_RETURN(auto requests, in.access().ListRequests(state));
@@ -320,9 +319,8 @@ Status GovernanceWrite(server::Instance& in, const AccessFlags& f, bool create) 
   CUSTOS_ASSIGN_OR_RETURN(spec.stewards, ParsePrincipals(f.stewards));
   spec.description = f.description;
   const policy::EntityUid by = acting.principal->ToEntityUid();
-  CUSTOS_ASSIGN_OR_RETURN(catalog::GovernedResource r, create
-                                                           ? in.governance().Register(spec, by)
-                                                           : in.governance().Update(spec, by));
+  CUSTOS_ASSIGN_OR_RETURN(catalog::GovernedResource r, create ? in.governance().Register(spec, by)
+                                                              : in.governance().Update(spec, by));
   if (f.instance.json) {
     std::cout << ResourceJson(r).dump(2) << "\n";
   } else {
@@ -349,8 +347,8 @@ Status GovernanceList(server::Instance& in, const AccessFlags& f) {
   return Status::Ok();
 }
 
-CLI::App* Sub(CLI::App* parent, int* exit_code, const std::string& name,
-              const std::string& help, bool acting, std::shared_ptr<AccessFlags>& flags,
+CLI::App* Sub(CLI::App* parent, int* exit_code, const std::string& name, const std::string& help,
+              bool acting, std::shared_ptr<AccessFlags>& flags,
               std::function<Status(server::Instance&, const AccessFlags&)> run) {
   return AddInstanceSubcommand(parent, exit_code, name, help, acting, flags, std::move(run));
 }
@@ -404,22 +402,20 @@ void AddAccessCommands(CLI::App& app, int* exit_code) {
   cmd->add_option("id", f->id, "acr_... or gnt_...")->required();
   cmd = Sub(access, exit_code, "list", "Requests", false, f, List);
   cmd->add_option("--state", f->state, "pending, approved, denied, withdrawn, expired, revoked");
-  Sub(access, exit_code, "review",
-      "Every active grant with its owners, purpose, age and last use", false, f, Review);
+  Sub(access, exit_code, "review", "Every active grant with its owners, purpose, age and last use",
+      false, f, Review);
   Sub(access, exit_code, "expire", "End grants and requests that are due", false, f, Expire);
 
   CLI::App* governance = app.add_subcommand(
       "governance", "Classification, owners and stewards of resources (approval rules)");
   governance->require_subcommand(1);
-  cmd = Sub(governance, exit_code, "register", "Register a resource", true, f,
-            [](server::Instance& in, const AccessFlags& g) {
-              return GovernanceWrite(in, g, true);
-            });
+  cmd =
+      Sub(governance, exit_code, "register", "Register a resource", true, f,
+          [](server::Instance& in, const AccessFlags& g) { return GovernanceWrite(in, g, true); });
   AddGovernanceFlags(cmd, *f);
-  cmd = Sub(governance, exit_code, "update", "Replace a resource's record", true, f,
-            [](server::Instance& in, const AccessFlags& g) {
-              return GovernanceWrite(in, g, false);
-            });
+  cmd =
+      Sub(governance, exit_code, "update", "Replace a resource's record", true, f,
+          [](server::Instance& in, const AccessFlags& g) { return GovernanceWrite(in, g, false); });
   AddGovernanceFlags(cmd, *f);
   Sub(governance, exit_code, "list", "Every governed resource", false, f, GovernanceList);
 }

@@ -58,8 +58,7 @@ Result<std::pair<std::string, std::string>> SplitAssignment(const std::string& t
                                                             std::string_view flag) {
   size_t eq = text.find('=');
   if (eq == std::string::npos || eq == 0) {
-    return InvalidArgumentError(std::string(flag) + " '" + text +
-                                "' must look like name=value");
+    return InvalidArgumentError(std::string(flag) + " '" + text + "' must look like name=value");
   }
   return std::make_pair(text.substr(0, eq), text.substr(eq + 1));
 }
@@ -219,8 +218,8 @@ Status PrincipalList(server::Instance& in, const IdentityFlags& f) {
     } else if (f.type == "group") {
       type = identity::PrincipalType::kGroup;
     } else {
-      return InvalidArgumentError("--type must be user, service-account or group, not '" +
-                                  f.type + "'");
+      return InvalidArgumentError("--type must be user, service-account or group, not '" + f.type +
+                                  "'");
     }
   }
   CUSTOS_ASSIGN_OR_RETURN(auto all, in.directory().List(type));
@@ -297,8 +296,8 @@ Status ApiKeyCreate(server::Instance& in, const IdentityFlags& f) {
     std::cout << j.dump(2) << "\n";
     return Status::Ok();
   }
-  std::cout << "Created API key " << key.info.key_id << " for " << id.ToString()
-            << ", expires " << Time(key.info.expires) << "\n";
+  std::cout << "Created API key " << key.info.key_id << " for " << id.ToString() << ", expires "
+            << Time(key.info.expires) << "\n";
   if (f.out_key.empty()) {
     std::cout << "\n  " << text << "\n\nIt is shown ONCE and stored nowhere; use it only to "
               << "obtain access tokens (custos token issue).\n";
@@ -323,8 +322,8 @@ Status ApiKeyList(server::Instance& in, const IdentityFlags& f) {
   for (const auto& k : keys) {
     std::cout << k.key_id << "  " << k.principal.ToString() << "  expires " << Time(k.expires)
               << (k.revoked ? "  [revoked]" : "")
-              << (k.last_used ? "  last used " + Time(*k.last_used) : "") << "  "
-              << k.description << "\n";
+              << (k.last_used ? "  last used " + Time(*k.last_used) : "") << "  " << k.description
+              << "\n";
   }
   return Status::Ok();
 }
@@ -408,8 +407,8 @@ Status TokenVerify(server::Instance& in, const IdentityFlags& f) {
     std::cout << ClaimsJson(**claims).dump(2) << "\n";
   } else {
     std::cout << "Valid token " << (*claims)->token_id << " for " << (*claims)->subject
-              << " (purpose " << (*claims)->purpose << ", expires "
-              << Time((*claims)->expires_at) << ")\n";
+              << " (purpose " << (*claims)->purpose << ", expires " << Time((*claims)->expires_at)
+              << ")\n";
   }
   return Status::Ok();
 }
@@ -523,8 +522,8 @@ Status CaIssue(server::Instance& in, const IdentityFlags& f, bool server_cert) {
   } else {
     CUSTOS_ASSIGN_OR_RETURN(identity::PrincipalId id, ParsePrincipalArg(f.principal));
     if (id.type != identity::PrincipalType::kServiceAccount) {
-      return InvalidArgumentError("client certificates are for service accounts; '" +
-                                  f.principal + "' is not a ServiceAccount");
+      return InvalidArgumentError("client certificates are for service accounts; '" + f.principal +
+                                  "' is not a ServiceAccount");
     }
     CUSTOS_RETURN_IF_ERROR(in.directory().CheckActive(id));
     identity::ClientCertificateRequest request;
@@ -604,8 +603,8 @@ Status CaInit(server::Instance& in, const IdentityFlags& f) {
 }
 
 // Registers `name` under `parent` running `run` on an Instance.
-CLI::App* Sub(CLI::App* parent, int* exit_code, const std::string& name,
-              const std::string& help, bool acting, std::shared_ptr<IdentityFlags>& flags,
+CLI::App* Sub(CLI::App* parent, int* exit_code, const std::string& name, const std::string& help,
+              bool acting, std::shared_ptr<IdentityFlags>& flags,
               std::function<Status(server::Instance&, const IdentityFlags&)> run) {
   return AddInstanceSubcommand(parent, exit_code, name, help, acting, flags, std::move(run));
 }
@@ -625,8 +624,8 @@ void AddIdentityCommands(CLI::App& app, int* exit_code) {
 
   CLI::App* principal = app.add_subcommand("principal", "Users, service accounts and groups");
   principal->require_subcommand(1);
-  CLI::App* cmd = Sub(principal, exit_code, "create", "Create a principal", true, f,
-                      PrincipalCreate);
+  CLI::App* cmd =
+      Sub(principal, exit_code, "create", "Create a principal", true, f, PrincipalCreate);
   cmd->add_option("principal", f->principal, "e.g. User::alice, Group::risk")->required();
   AddAttributeFlags(cmd, *f);
   cmd = Sub(principal, exit_code, "update", "Set or remove attributes", true, f, PrincipalUpdate);
@@ -681,8 +680,8 @@ void AddIdentityCommands(CLI::App& app, int* exit_code) {
   cmd->add_option("--lifetime", f->lifetime, "e.g. 15m (default), at most 1h");
   cmd->add_option("--audience", f->audience, "Audience (default: this server's)");
   cmd->add_option("--out", f->out_key, "Write the token to this new file (mode 0600)");
-  cmd = Sub(token, exit_code, "verify", "Check a token and print its claims", false, f,
-            TokenVerify);
+  cmd =
+      Sub(token, exit_code, "verify", "Check a token and print its claims", false, f, TokenVerify);
   cmd->add_option("--token-file", f->instance.token_file, "File holding the token")->required();
   cmd = Sub(token, exit_code, "revoke", "Revoke one token, or all of a principal's", true, f,
             TokenRevoke);
@@ -691,15 +690,14 @@ void AddIdentityCommands(CLI::App& app, int* exit_code) {
 
   CLI::App* mfa = app.add_subcommand("mfa", "TOTP multi-factor authentication");
   mfa->require_subcommand(1);
-  cmd = Sub(mfa, exit_code, "enroll", "Start an enrolment (prints the otpauth URI once)", true,
-            f, MfaEnroll);
+  cmd = Sub(mfa, exit_code, "enroll", "Start an enrolment (prints the otpauth URI once)", true, f,
+            MfaEnroll);
   cmd->add_option("principal", f->principal, "User or ServiceAccount")->required();
   cmd->add_option("--algorithm", f->algorithm, "sha1 (default) or sha256");
   cmd->add_option("--out", f->out_key, "Write the otpauth URI to this new file (mode 0600)");
-  cmd = Sub(mfa, exit_code, "confirm", "Confirm an enrolment with a current code", true, f,
-            [](server::Instance& in, const IdentityFlags& g) {
-              return MfaConfirmOrVerify(in, g, true);
-            });
+  cmd = Sub(
+      mfa, exit_code, "confirm", "Confirm an enrolment with a current code", true, f,
+      [](server::Instance& in, const IdentityFlags& g) { return MfaConfirmOrVerify(in, g, true); });
   cmd->add_option("principal", f->principal, "The principal")->required();
   cmd->add_option("--code", f->code, "The current code")->required();
   cmd = Sub(mfa, exit_code, "verify", "Verify a code (counts as a fresh MFA)", true, f,
@@ -708,16 +706,14 @@ void AddIdentityCommands(CLI::App& app, int* exit_code) {
             });
   cmd->add_option("principal", f->principal, "The principal")->required();
   cmd->add_option("--code", f->code, "The current code")->required();
-  cmd = Sub(mfa, exit_code, "status", "Enrolment state and last success", false, f,
-            MfaShowStatus);
+  cmd = Sub(mfa, exit_code, "status", "Enrolment state and last success", false, f, MfaShowStatus);
   cmd->add_option("principal", f->principal, "The principal")->required();
 
   CLI::App* ca = app.add_subcommand("ca", "The local certificate authority (mTLS identities)");
   ca->require_subcommand(1);
   cmd = Sub(ca, exit_code, "issue", "Issue a client certificate for a service account", true, f,
             [](server::Instance& in, const IdentityFlags& g) { return CaIssue(in, g, false); });
-  cmd->add_option("service-account", f->principal, "e.g. ServiceAccount::fraud-scorer")
-      ->required();
+  cmd->add_option("service-account", f->principal, "e.g. ServiceAccount::fraud-scorer")->required();
   cmd->add_option("--out-cert", f->out_cert, "New file for the certificate (PEM)")->required();
   cmd->add_option("--out-key", f->out_key, "New file for the generated key (PEM, mode 0600)");
   cmd->add_option("--csr", f->csr_file, "Certify the key of this PKCS#10 request instead");

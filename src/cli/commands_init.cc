@@ -86,8 +86,8 @@ int RunInit(const InitFlags& f) {
     return 0;
   }
   std::cout << "Initialized custos data directory " << f.dir
-            << " (seal: " << crypto::SealModeName(seal.mode) << ", KEK v"
-            << kek_version << ") with its certificate authority (custos ca certificate)\n";
+            << " (seal: " << crypto::SealModeName(seal.mode) << ", KEK v" << kek_version
+            << ") with its certificate authority (custos ca certificate)\n";
   if (!shares.empty()) {
     std::cout << "\nUnseal shares (" << f.threshold << " of " << f.shares
               << " rebuild the root key). They are shown ONCE and stored nowhere:\n"

@@ -60,8 +60,8 @@ void AddInstanceFlags(CLI::App* cmd, InstanceFlags& f) {
 void AddActingFlags(CLI::App* cmd, InstanceFlags& f) {
   AddInstanceFlags(cmd, f);
   auto* as = cmd->add_option("--as", f.as, "Act as this principal, e.g. User::alice");
-  auto* token =
-      cmd->add_option("--token-file", f.token_file, "Act with the access token in FILE (- = stdin)");
+  auto* token = cmd->add_option("--token-file", f.token_file,
+                                "Act with the access token in FILE (- = stdin)");
   as->excludes(token);
   cmd->add_option("--mfa-code", f.mfa_code, "A current TOTP code of the acting principal");
 }
@@ -118,8 +118,7 @@ Result<access::Actor> ResolveActor(server::Instance& instance, const InstanceFla
   return instance.ActorFor(*acting.principal, acting.caller.auth_method);
 }
 
-int RunWithInstance(const InstanceFlags& f,
-                    const std::function<Status(server::Instance&)>& body) {
+int RunWithInstance(const InstanceFlags& f, const std::function<Status(server::Instance&)>& body) {
   auto instance = OpenInstance(f);
   if (!instance.ok()) return Fail(instance.status());
   Status status = body(**instance);

@@ -66,18 +66,16 @@ Result<policy::EntityUid> ParseResourceArg(std::string_view text);
 
 // Opens the instance, runs `body` and turns its status into the exit code (printing the
 // error). `body` prints its own result.
-int RunWithInstance(const InstanceFlags& f,
-                    const std::function<Status(server::Instance&)>& body);
+int RunWithInstance(const InstanceFlags& f, const std::function<Status(server::Instance&)>& body);
 
 // Adds subcommand `name` to `parent` with a fresh `Flags` (a struct with an
 // `InstanceFlags instance` member) in `flags`, so the caller can add its own options;
 // `acting` adds --as/--token-file/--mfa-code. Running it opens the instance and calls
 // `run`; the exit code lands in `*exit_code`.
 template <typename Flags>
-CLI::App* AddInstanceSubcommand(
-    CLI::App* parent, int* exit_code, const std::string& name, const std::string& help,
-    bool acting, std::shared_ptr<Flags>& flags,
-    std::function<Status(server::Instance&, const Flags&)> run) {
+CLI::App* AddInstanceSubcommand(CLI::App* parent, int* exit_code, const std::string& name,
+                                const std::string& help, bool acting, std::shared_ptr<Flags>& flags,
+                                std::function<Status(server::Instance&, const Flags&)> run) {
   flags = std::make_shared<Flags>();
   CLI::App* cmd = parent->add_subcommand(name, help);
   if (acting) {
@@ -86,8 +84,8 @@ CLI::App* AddInstanceSubcommand(
     AddInstanceFlags(cmd, flags->instance);
   }
   cmd->callback([flags, exit_code, run = std::move(run)] {
-    *exit_code = RunWithInstance(flags->instance,
-                                 [&](server::Instance& in) { return run(in, *flags); });
+    *exit_code =
+        RunWithInstance(flags->instance, [&](server::Instance& in) { return run(in, *flags); });
   });
   return cmd;
 }

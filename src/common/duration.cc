@@ -12,15 +12,15 @@ struct Unit {
   int64_t millis;
 };
 // Longest suffix first, so "ms" is not read as "m".
-constexpr Unit kUnits[] = {{"ms", 1},         {"w", 604'800'000}, {"d", 86'400'000},
-                           {"h", 3'600'000},  {"m", 60'000},      {"s", 1'000}};
+constexpr Unit kUnits[] = {{"ms", 1},        {"w", 604'800'000}, {"d", 86'400'000},
+                           {"h", 3'600'000}, {"m", 60'000},      {"s", 1'000}};
 
 }  // namespace
 
 Result<std::chrono::milliseconds> ParseDuration(std::string_view text) {
   auto fail = [&](std::string_view what) {
-    return InvalidArgumentError("invalid duration '" + std::string(text) + "': " +
-                                std::string(what) +
+    return InvalidArgumentError("invalid duration '" + std::string(text) +
+                                "': " + std::string(what) +
                                 " (write e.g. 90d, 12h, 30m, 45s, 500ms, 1w or 1h30m)");
   };
   if (text.empty()) return fail("it is empty");

@@ -45,20 +45,19 @@ Result<std::unique_ptr<Instance>> Instance::Open(std::unique_ptr<storage::DataDi
                           identity::ApiKeys::Open(kv, keyring, *in->directory_, *in->auditor_));
   CUSTOS_ASSIGN_OR_RETURN(in->mfa_,
                           identity::Mfa::Open(kv, keyring, *in->directory_, *in->auditor_));
-  CUSTOS_ASSIGN_OR_RETURN(in->tokens_,
-                          identity::TokenService::Open(kv, keyring, *in->audit_, *in->salt_,
-                                                       *in->clock_, options.tokens));
-  CUSTOS_ASSIGN_OR_RETURN(in->governance_, catalog::GovernanceRegistry::Open(
-                                               kv, keyring, *in->audit_, *in->clock_));
   CUSTOS_ASSIGN_OR_RETURN(
-      in->access_, access::AccessService::Open(kv, keyring, *in->audit_, *in->policies_,
-                                               *in->governance_, *in->clock_,
-                                               std::move(options.access)));
+      in->tokens_, identity::TokenService::Open(kv, keyring, *in->audit_, *in->salt_, *in->clock_,
+                                                options.tokens));
+  CUSTOS_ASSIGN_OR_RETURN(in->governance_,
+                          catalog::GovernanceRegistry::Open(kv, keyring, *in->audit_, *in->clock_));
+  CUSTOS_ASSIGN_OR_RETURN(
+      in->access_,
+      access::AccessService::Open(kv, keyring, *in->audit_, *in->policies_, *in->governance_,
+                                  *in->clock_, std::move(options.access)));
   CUSTOS_RETURN_IF_ERROR(in->access_->ExpireDue().status());
   if (options.expiry_interval.count() > 0) {
-    in->expiry_thread_ = std::thread([raw = in.get(), interval = options.expiry_interval] {
-      raw->ExpiryLoop(interval);
-    });
+    in->expiry_thread_ = std::thread(
+        [raw = in.get(), interval = options.expiry_interval] { raw->ExpiryLoop(interval); });
   }
   return in;
 }
@@ -113,9 +112,9 @@ Result<identity::CertificateAuthority*> Instance::ca() {
 
 Result<identity::CertificateAuthority*> Instance::CreateCa(const identity::Caller& caller,
                                                            const identity::CaOptions& options) {
-  CUSTOS_ASSIGN_OR_RETURN(ca_, identity::CertificateAuthority::Create(dir_->kv(), dir_->keyring(),
-                                                                      *audit_, *salt_, *clock_,
-                                                                      options, caller));
+  CUSTOS_ASSIGN_OR_RETURN(
+      ca_, identity::CertificateAuthority::Create(dir_->kv(), dir_->keyring(), *audit_, *salt_,
+                                                  *clock_, options, caller));
   return ca_.get();
 }
 

@@ -81,8 +81,7 @@ class Instance {
   // The access workflow's view of an authenticated principal: it must exist and be
   // enabled; its groups (transitively) come from the directory and its last MFA from
   // the MFA store.
-  Result<access::Actor> ActorFor(const identity::PrincipalId& principal,
-                                 audit::AuthMethod method);
+  Result<access::Actor> ActorFor(const identity::PrincipalId& principal, audit::AuthMethod method);
 
  private:
   Instance() = default;

@@ -170,7 +170,8 @@ TEST_F(InstanceTest, PolicyFilesAreLoadedFromThePolicyFolder) {
   std::filesystem::create_directories(tmp_.Sub("data") + "/policies");
   {
     std::ofstream f(tmp_.Sub("data") + "/policies/base.cedar");
-    f << "permit(principal, action == Action::\"read\", resource) when { context.purpose == \"x\" };\n";
+    f << "permit(principal, action == Action::\"read\", resource) when { context.purpose == \"x\" "
+         "};\n";
   }
   Open(ReopenDataDir(tmp_.Sub("data"), shares_));
   EXPECT_EQ(instance_->policies().Current()->policies().size(), 1u);
