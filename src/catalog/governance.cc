@@ -287,6 +287,26 @@ Result<GovernedResource> GovernanceRegistry::Update(const GovernedResource& spec
   return Write(spec, by, /*create=*/false);
 }
 
+Result<GovernedResource> GovernanceRegistry::StageUpsert(const GovernedResource& spec,
+                                                         common::TimePoint now,
+                                                         storage::WriteBatch& batch) {
+  CUSTOS_RETURN_IF_ERROR(Validate(spec));
+  std::lock_guard lock(write_mu_);
+  const std::string key = GovernanceKey(spec.uid);
+  CUSTOS_ASSIGN_OR_RETURN(std::optional<std::string> existing, store_.Get(key));
+  GovernedResource record = spec;
+  record.updated = now;
+  record.created = now;
+  record.revision = 1;
+  if (existing) {
+    CUSTOS_ASSIGN_OR_RETURN(GovernedResource old, Decode(key, *existing));
+    record.created = old.created;
+    record.revision = old.revision + 1;
+  }
+  store_.PutTo(batch, key, Encode(record));
+  return record;
+}
+
 Result<GovernedResource> GovernanceRegistry::Get(const EntityUid& uid) const {
   const std::string key = GovernanceKey(uid);
   CUSTOS_ASSIGN_OR_RETURN(std::optional<std::string> value, store_.Get(key));

@@ -96,6 +96,14 @@ class GovernanceRegistry {
   // Replaces classification, owners, stewards and description. NotFound if not registered.
   Result<GovernedResource> Update(const GovernedResource& spec, const policy::EntityUid& by);
 
+  // For callers that change many records at once and audit the whole change in one event of
+  // their own (catalog apply): validates `spec` like Register, and adds its record to
+  // `batch` (registered if new, else updated keeping `created` and raising the revision),
+  // with `now` as its time. Writes nothing and appends no audit event; the caller appends
+  // its event, then writes the batch, and serializes its stagings of one resource.
+  Result<GovernedResource> StageUpsert(const GovernedResource& spec, common::TimePoint now,
+                                       storage::WriteBatch& batch);
+
   // NotFound (saying how to register it) when the resource is not registered.
   Result<GovernedResource> Get(const policy::EntityUid& uid) const;
   // Every record, ordered by (type, id); only those of `kind` when given.

@@ -15,5 +15,6 @@ void AddDemoCommand(CLI::App& app, int* exit_code);
 void AddAuditCommands(CLI::App& app, int* exit_code);
 void AddIdentityCommands(CLI::App& app, int* exit_code);
 void AddAccessCommands(CLI::App& app, int* exit_code);
+void AddCatalogCommands(CLI::App& app, int* exit_code);
 
 }  // namespace custos::cli

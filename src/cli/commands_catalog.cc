@@ -15,9 +15,6 @@
 #include "cli/unseal_input.h"
 
 namespace custos::cli {
-
-void AddCatalogCommands(CLI::App& app, int* exit_code);
-
 namespace {
 
 struct CatalogFlags {

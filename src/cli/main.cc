@@ -21,6 +21,7 @@ int main(int argc, char** argv) {
   custos::cli::AddAuditCommands(app, &exit_code);
   custos::cli::AddIdentityCommands(app, &exit_code);
   custos::cli::AddAccessCommands(app, &exit_code);
+  custos::cli::AddCatalogCommands(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -18,22 +18,26 @@ constexpr Unit kUnits[] = {{"ms", 1},        {"w", 604'800'000}, {"d", 86'400'00
 }  // namespace
 
 Result<std::chrono::milliseconds> ParseDuration(std::string_view text) {
-  auto fail = [&](std::string_view what) {
-    return InvalidArgumentError("invalid duration '" + std::string(text) +
-                                "': " + std::string(what) +
+  auto fail = [&](const std::string& what) {
+    return InvalidArgumentError("invalid duration '" + std::string(text) + "': " + what +
                                 " (write e.g. 90d, 12h, 30m, 45s, 500ms, 1w or 1h30m)");
   };
   if (text.empty()) return fail("it is empty");
   if (text == "0") return std::chrono::milliseconds(0);
   int64_t total = 0;
   size_t pos = 0;
+  int64_t last_unit = std::numeric_limits<int64_t>::max();  // units go largest first, once each
   while (pos < text.size()) {
     if (text[pos] < '0' || text[pos] > '9') return fail("expected a number");
+    const size_t start = pos;
     int64_t n = 0;
     while (pos < text.size() && text[pos] >= '0' && text[pos] <= '9') {
       if (n > (std::numeric_limits<int64_t>::max() - 9) / 10) return fail("it is too large");
       n = n * 10 + (text[pos] - '0');
       ++pos;
+    }
+    if (pos == text.size()) {
+      return fail("the number " + std::string(text.substr(start, pos - start)) + " has no unit");
     }
     const Unit* unit = nullptr;
     for (const Unit& u : kUnits) {
@@ -42,7 +46,11 @@ Result<std::chrono::milliseconds> ParseDuration(std::string_view text) {
         break;
       }
     }
-    if (unit == nullptr) return fail("a number needs a unit (w, d, h, m, s or ms)");
+    if (unit == nullptr) {
+      return fail("unknown unit `" + std::string(1, text[pos]) + "` (use w, d, h, m, s or ms)");
+    }
+    if (unit->millis >= last_unit) return fail("units must go from largest to smallest, once each");
+    last_unit = unit->millis;
     pos += unit->suffix.size();
     if (n > (std::numeric_limits<int64_t>::max() - total) / unit->millis) {
       return fail("it is too large");
