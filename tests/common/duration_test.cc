@@ -15,7 +15,8 @@ TEST(DurationTest, ParsesUnitsAndSums) {
 }
 
 TEST(DurationTest, RefusesBadText) {
-  for (std::string_view bad : {"", "d", "5", "5x", "-5m", "1.5h", "99999999999999999999s", "1d1d", "1h1d"}) {
+  for (std::string_view bad :
+       {"", "d", "5", "5x", "-5m", "1.5h", "99999999999999999999s", "1d1d", "1h1d"}) {
     auto r = ParseDuration(bad);
     ASSERT_FALSE(r.ok()) << bad;
     EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
