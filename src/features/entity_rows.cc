@@ -326,6 +326,13 @@ Result<EntityRows> ReadEntityRowsJsonl(std::string_view text, std::string_view s
       return AtError(
           PositionText(source, line_no, column),
           "invalid JSON: " + (colon == std::string::npos ? what : what.substr(colon + 2)));
+    } catch (const nlohmann::json::exception& e) {
+      // out_of_range: a number beyond what a double holds, such as 1e999.
+      std::string what = e.what();
+      size_t bracket = what.find("] ");
+      return AtError(
+          PositionText(source, line_no, 1),
+          "invalid JSON: " + (bracket == std::string::npos ? what : what.substr(bracket + 2)));
     }
     if (!object.is_object()) {
       return AtError(PositionText(source, line_no, 1),

@@ -163,6 +163,12 @@ TEST(EntityRowsJsonlTest, ErrorsNameFileLineColumn) {
       << ts.message();
   Status json = JsonlError("{\"driver_id\": 1,, }");
   EXPECT_TRUE(json.message().starts_with("e.jsonl:1:17: invalid JSON")) << json.message();
+  // A number no double holds: nlohmann-json reports it as out_of_range, not parse_error
+  // (found by features_rows_fuzz).
+  Status huge = JsonlError("{\"driver_id\": 1, \"event_timestamp\": 1e999}");
+  EXPECT_EQ(huge.code(), StatusCode::kInvalidArgument);
+  EXPECT_TRUE(huge.message().starts_with("e.jsonl:1:1: invalid JSON: number overflow"))
+      << huge.message();
   EXPECT_EQ(JsonlError("[1,2]").message(),
             "e.jsonl:1:1: expected a JSON object per line, got array");
   EXPECT_EQ(JsonlError("{\"driver_id\": null, \"event_timestamp\": 5}").message(),
