@@ -93,4 +93,26 @@ class ByteReader {
   std::string what_;
 };
 
+// LEB128 varints (7 bits per byte, low first) for compact column encodings.
+inline void PutVarint(std::string& out, uint64_t v) {
+  while (v >= 0x80) {
+    out.push_back(static_cast<char>((v & 0x7f) | 0x80));
+    v >>= 7;
+  }
+  out.push_back(static_cast<char>(v));
+}
+
+// Reads one varint from the front of `in` and consumes it; false if `in` ends inside it
+// or it runs past 64 bits.
+inline bool GetVarint(std::string_view& in, uint64_t& v) {
+  v = 0;
+  for (int shift = 0; shift < 64 && !in.empty(); shift += 7) {
+    uint8_t b = static_cast<uint8_t>(in[0]);
+    in.remove_prefix(1);
+    v |= static_cast<uint64_t>(b & 0x7f) << shift;
+    if ((b & 0x80) == 0) return true;
+  }
+  return false;
+}
+
 }  // namespace custos::common

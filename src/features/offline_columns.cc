@@ -3,29 +3,15 @@
 
 #include <bit>
 
+#include "common/binary_io.h"
+
 namespace custos::features {
 namespace {
 
 using catalog::ScalarType;
 
-void PutVarint(std::string& out, uint64_t v) {
-  while (v >= 0x80) {
-    out.push_back(static_cast<char>((v & 0x7f) | 0x80));
-    v >>= 7;
-  }
-  out.push_back(static_cast<char>(v));
-}
-
-bool GetVarint(std::string_view& in, uint64_t& v) {
-  v = 0;
-  for (int shift = 0; shift < 64 && !in.empty(); shift += 7) {
-    uint8_t b = static_cast<uint8_t>(in[0]);
-    in.remove_prefix(1);
-    v |= static_cast<uint64_t>(b & 0x7f) << shift;
-    if ((b & 0x80) == 0) return true;
-  }
-  return false;
-}
+using common::GetVarint;
+using common::PutVarint;
 
 void PutLe64(std::string& out, uint64_t v) {
   char buf[8];

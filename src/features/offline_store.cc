@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <numeric>
 
+#include "common/binary_io.h"
 #include "common/key_encoding.h"
 
 namespace custos::features {
@@ -17,24 +18,8 @@ constexpr uint32_t kIndexTag = 1;
 constexpr uint32_t kColumnTag = 2;
 constexpr int kBlockNumberBits = 24;
 
-void PutVarint(std::string& out, uint64_t v) {
-  while (v >= 0x80) {
-    out.push_back(static_cast<char>((v & 0x7f) | 0x80));
-    v >>= 7;
-  }
-  out.push_back(static_cast<char>(v));
-}
-
-bool GetVarint(std::string_view& in, uint64_t& v) {
-  v = 0;
-  for (int shift = 0; shift < 64 && !in.empty(); shift += 7) {
-    uint8_t b = static_cast<uint8_t>(in[0]);
-    in.remove_prefix(1);
-    v |= static_cast<uint64_t>(b & 0x7f) << shift;
-    if ((b & 0x80) == 0) return true;
-  }
-  return false;
-}
+using common::GetVarint;
+using common::PutVarint;
 
 void PutBytes(std::string& out, std::string_view bytes) {
   PutVarint(out, bytes.size());
