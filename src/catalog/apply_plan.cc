@@ -219,9 +219,9 @@ ViewSchema SchemaOf(const FeatureView& view, const Repository& repo) {
 
 std::string ViewVersion::Name() const { return view + "_v" + std::to_string(version); }
 
-std::string ViewVersion::KeyOwner() const {
-  return "features:" + view + ":v" + std::to_string(version);
-}
+std::string ViewVersion::StoreId() const { return view + ":v" + std::to_string(version); }
+
+std::string ViewVersion::KeyOwner() const { return "features:" + StoreId(); }
 
 std::optional<common::TimePoint> ViewVersion::RetentionEnds() const {
   if (!retired || retention_seconds <= 0) return std::nullopt;

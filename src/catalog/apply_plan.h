@@ -45,6 +45,7 @@ struct ViewVersion {
   bool purged = false;            // its data was purged and its key shredded
 
   std::string Name() const;      // "<view>_v<N>"
+  std::string StoreId() const;   // "<view>:v<N>": its id in the online and offline stores
   std::string KeyOwner() const;  // "features:<view>:v<N>": keyring owner of its DEK
   // retired + retention; nullopt while current or when retention is 0.
   std::optional<common::TimePoint> RetentionEnds() const;

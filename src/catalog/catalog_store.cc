@@ -316,6 +316,7 @@ Result<ApplyResult> CatalogStore::Apply(const ApplyPlan& plan, const policy::Ent
   if (!index.ok()) return index.status().WithContext("catalog.apply not audited; nothing applied");
   result.audit_index = *index;
   CUSTOS_RETURN_IF_ERROR(kv_.Write(batch));
+  changes_.fetch_add(1, std::memory_order_release);
   return result;
 }
 
@@ -465,7 +466,9 @@ Status CatalogStore::MarkPurged(std::string_view view, uint64_t version,
   event.decision = audit::Decision::kAllow;
   event.outcome = audit::Outcome::kOk;
   CUSTOS_RETURN_IF_ERROR(audit_.Append(event));
-  return store_.Put(key, detail::EncodeVersion(v).dump());
+  CUSTOS_RETURN_IF_ERROR(store_.Put(key, detail::EncodeVersion(v).dump()));
+  changes_.fetch_add(1, std::memory_order_release);
+  return Status::Ok();
 }
 
 }  // namespace custos::catalog

@@ -11,6 +11,7 @@
 // Thread-safety: a CatalogStore is safe for concurrent use; applies are serialized.
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -86,6 +87,10 @@ class CatalogStore {
   // FailedPrecondition if the version is still current or within retention.
   Status MarkPurged(std::string_view view, uint64_t version, const policy::EntityUid& by);
 
+  // Increases with every change this store committed (applies, purges): callers that cache
+  // resolved views rebuild when it moved. (A data directory has one process, by its lock.)
+  uint64_t changes() const { return changes_.load(std::memory_order_acquire); }
+
  private:
   CatalogStore(storage::Kv& kv, storage::EncryptedKeyspace store, audit::AuditLog& audit,
                GovernanceRegistry& governance, const common::Clock& clock)
@@ -99,6 +104,7 @@ class CatalogStore {
   GovernanceRegistry& governance_;
   const common::Clock& clock_;
   std::mutex apply_mu_;  // serializes Apply and MarkPurged (read, check, write)
+  std::atomic<uint64_t> changes_{0};
 };
 
 }  // namespace custos::catalog

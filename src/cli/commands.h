@@ -16,5 +16,6 @@ void AddAuditCommands(CLI::App& app, int* exit_code);
 void AddIdentityCommands(CLI::App& app, int* exit_code);
 void AddAccessCommands(CLI::App& app, int* exit_code);
 void AddCatalogCommands(CLI::App& app, int* exit_code);
+void AddFeatureCommands(CLI::App& app, int* exit_code);
 
 }  // namespace custos::cli

@@ -4,111 +4,64 @@
 #include <iostream>
 #include <memory>
 
-#include "audit/log.h"
-#include "audit/log_signer.h"
 #include "catalog/catalog_store.h"
 #include "catalog/duration.h"
-#include "catalog/governance.h"
 #include "catalog/repository.h"
 #include "cli/commands.h"
+#include "cli/instance_flags.h"
 #include "cli/output.h"
-#include "cli/unseal_input.h"
 
 namespace custos::cli {
 namespace {
 
 struct CatalogFlags {
-  std::string dir;
-  UnsealFlags unseal;
+  InstanceFlags instance;
   std::string repo;
   std::string view;
-  std::string as;
   bool dry_run = false;
   bool prune = false;
 };
 
-void AddDirFlags(CLI::App* cmd, CatalogFlags& f, bool required) {
-  auto* dir = cmd->add_option("--dir", f.dir, "Data directory");
-  if (required) dir->required();
-  cmd->add_option("--shares-file", f.unseal.shares_file, "Unseal shares, one per line (- = stdin)");
-  cmd->add_option("--passphrase-file", f.unseal.passphrase_file, "Passphrase file (- = stdin)");
-  cmd->add_option("--pin-file", f.unseal.pin_file, "PKCS#11 PIN file (- = stdin)");
-}
-
-// The open data directory with the audit log, governance registry and catalog store.
-struct OpenCatalog {
-  std::unique_ptr<storage::DataDir> dir;
-  common::SystemClock clock;
-  std::unique_ptr<audit::AuditLog> log;
-  std::unique_ptr<catalog::GovernanceRegistry> governance;
-  std::unique_ptr<catalog::CatalogStore> store;
-  ~OpenCatalog() {
-    store.reset();
-    governance.reset();
-    if (log) log->Close();
-  }
-};
-
-Result<std::unique_ptr<OpenCatalog>> Open(const CatalogFlags& f) {
-  auto out = std::make_unique<OpenCatalog>();
-  CUSTOS_ASSIGN_OR_RETURN(out->dir, OpenDataDir(f.dir, f.unseal));
-  audit::LogOptions options;
-  options.background_checkpoints = false;
-  options.public_key_path = f.dir + "/" + std::string(audit::kPublicKeyFileName);
-  CUSTOS_ASSIGN_OR_RETURN(out->log,
-                          audit::AuditLog::Open(out->dir->kv(), out->dir->keyring(), options));
-  CUSTOS_ASSIGN_OR_RETURN(out->governance,
-                          catalog::GovernanceRegistry::Open(out->dir->kv(), out->dir->keyring(),
-                                                            *out->log, out->clock));
-  CUSTOS_ASSIGN_OR_RETURN(
-      out->store, catalog::CatalogStore::Open(out->dir->kv(), out->dir->keyring(), *out->log,
-                                              *out->governance, out->clock));
-  return out;
-}
-
-// The acting principal: --as, else User::"$USER" (embedded mode acts for the local operator).
-Result<policy::EntityUid> Actor(const CatalogFlags& f) {
-  if (!f.as.empty()) return catalog::ParseEntityUidText(f.as);
-  const char* user = std::getenv("USER");
-  return policy::EntityUid("User", user != nullptr && *user != '\0' ? user : "operator");
+// The acting principal recorded for an apply: --as / --token-file, else the operator.
+Result<policy::EntityUid> Actor(server::Instance& in, const CatalogFlags& f) {
+  CUSTOS_ASSIGN_OR_RETURN(Acting acting, ResolveActing(in, f.instance));
+  if (acting.principal) return acting.principal->ToEntityUid();
+  return policy::EntityUid("User", "operator");
 }
 
 int RunApply(const CatalogFlags& f) {
-  if (f.dir.empty() && !f.dry_run) {
+  if (f.instance.dir.empty() && !f.dry_run) {
     return Fail(InvalidArgumentError(
         "--dir is required to publish; pass --dry-run to only validate and plan"));
   }
-  auto actor = Actor(f);
-  if (!actor.ok()) return Fail(actor.status().WithContext("--as"));
   auto repo = catalog::LoadRepository(f.repo);
   if (!repo.ok()) return Fail(repo.status());
   std::cout << "Repository " << f.repo << ": " << repo->entities.size() << " entities, "
             << repo->sources.size() << " sources, " << repo->views.size() << " feature views, "
             << repo->services.size() << " feature services; valid.\n";
-  if (f.dir.empty()) {
+  if (f.instance.dir.empty()) {
     // Dry run without a data directory: the plan against an empty catalog.
     catalog::ApplyPlan plan = catalog::MakePlan({}, *repo, {.prune = f.prune});
     std::cout << catalog::FormatPlan(plan) << "Dry run: nothing published.\n";
     return 0;
   }
-  auto open = Open(f);
-  if (!open.ok()) return Fail(open.status());
-  auto plan = (*open)->store->Plan(*repo, {.prune = f.prune});
-  if (!plan.ok()) return Fail(plan.status());
-  std::cout << catalog::FormatPlan(*plan);
-  if (f.dry_run) {
-    std::cout << "Dry run: nothing published.\n";
-    return 0;
-  }
-  if (!plan->HasChanges()) {
-    std::cout << "Nothing to publish.\n";
-    return 0;
-  }
-  auto result = (*open)->store->Apply(*plan, *actor);
-  if (!result.ok()) return Fail(result.status());
-  std::cout << "Published catalog generation " << result->generation << " (" << result->changed
-            << " changes), audit entry " << result->audit_index << ".\n";
-  return 0;
+  return RunWithInstance(f.instance, [&](server::Instance& in) -> Status {
+    CUSTOS_ASSIGN_OR_RETURN(policy::EntityUid actor, Actor(in, f));
+    CUSTOS_ASSIGN_OR_RETURN(catalog::ApplyPlan plan, in.catalog().Plan(*repo, {.prune = f.prune}));
+    std::cout << catalog::FormatPlan(plan);
+    if (f.dry_run) {
+      std::cout << "Dry run: nothing published.\n";
+      return Status::Ok();
+    }
+    if (!plan.HasChanges()) {
+      std::cout << "Nothing to publish.\n";
+      return Status::Ok();
+    }
+    CUSTOS_ASSIGN_OR_RETURN(catalog::ApplyResult result, in.catalog().Apply(plan, actor));
+    std::cout << "Published catalog generation " << result.generation << " (" << result.changed
+              << " changes), audit entry " << result.audit_index << ".\n";
+    return Status::Ok();
+  });
 }
 
 std::string Principals(const std::vector<policy::EntityUid>& list) {
@@ -117,11 +70,9 @@ std::string Principals(const std::vector<policy::EntityUid>& list) {
   return out.empty() ? "-" : out;
 }
 
-int RunList(const CatalogFlags& f) {
-  auto open = Open(f);
-  if (!open.ok()) return Fail(open.status());
-  auto state = (*open)->store->Load();
-  if (!state.ok()) return Fail(state.status());
+Status RunList(server::Instance& in, const CatalogFlags&) {
+  CUSTOS_ASSIGN_OR_RETURN(catalog::CatalogState loaded, in.catalog().Load());
+  const catalog::CatalogState* state = &loaded;
   std::cout << "Catalog generation " << state->generation << "\n";
   std::cout << "Feature views:\n";
   for (const auto& [name, v] : state->views) {
@@ -150,16 +101,15 @@ int RunList(const CatalogFlags& f) {
     std::cout << "  " << name << "  " << s.spec.features.size() << " references"
               << (s.removed ? "  (removed)" : "") << "\n";
   }
-  return 0;
+  return Status::Ok();
 }
 
-int RunShow(const CatalogFlags& f) {
-  auto open = Open(f);
-  if (!open.ok()) return Fail(open.status());
-  auto view = (*open)->store->ResolveView(f.view);
-  if (!view.ok()) return Fail(view.status());
-  auto versions = (*open)->store->ListVersions(f.view);
-  if (!versions.ok()) return Fail(versions.status());
+Status RunShow(server::Instance& in, const CatalogFlags& f) {
+  CUSTOS_ASSIGN_OR_RETURN(catalog::ResolvedView resolved, in.catalog().ResolveView(f.view));
+  CUSTOS_ASSIGN_OR_RETURN(std::vector<catalog::ViewVersion> listed,
+                          in.catalog().ListVersions(f.view));
+  const catalog::ResolvedView* view = &resolved;
+  const std::vector<catalog::ViewVersion>* versions = &listed;
   const catalog::FeatureView& v = view->view;
   std::cout << "Feature view " << v.name << " (version " << view->version.version
             << (view->current ? "" : ", removed") << ")\n";
@@ -195,7 +145,7 @@ int RunShow(const CatalogFlags& f) {
     if (ver.purged) std::cout << "  purged";
     std::cout << "  key owner " << ver.KeyOwner() << "\n";
   }
-  return 0;
+  return Status::Ok();
 }
 
 }  // namespace
@@ -205,26 +155,23 @@ void AddCatalogCommands(CLI::App& app, int* exit_code) {
   CLI::App* cmd = app.add_subcommand(
       "apply", "Validate a feature repository (docs/repository.md), print the plan, publish it");
   cmd->add_option("repo", apply->repo, "Repository directory (YAML files)")->required();
-  AddDirFlags(cmd, *apply, /*required=*/false);
+  AddActingFlags(cmd, apply->instance);
   cmd->add_flag("--dry-run", apply->dry_run, "Validate and print the plan; publish nothing");
   cmd->add_flag("--prune", apply->prune,
                 "Remove published objects that are not in the repository (default: keep)");
-  cmd->add_option("--as", apply->as,
-                  "Acting principal for the audit log, e.g. User::\"alice\" (default: $USER)");
   cmd->callback([apply, exit_code] { *exit_code = RunApply(*apply); });
 
   CLI::App* catalog = app.add_subcommand("catalog", "What `custos apply` published");
   catalog->require_subcommand(1);
-  auto list = std::make_shared<CatalogFlags>();
-  cmd = catalog->add_subcommand("list", "Feature views, entities, sources and services");
-  AddDirFlags(cmd, *list, /*required=*/true);
-  cmd->callback([list, exit_code] { *exit_code = RunList(*list); });
-
-  auto show = std::make_shared<CatalogFlags>();
-  cmd = catalog->add_subcommand("show", "One feature view: metadata, features, versions");
+  std::shared_ptr<CatalogFlags> list;
+  AddInstanceSubcommand<CatalogFlags>(catalog, exit_code, "list",
+                                      "Feature views, entities, sources and services", false, list,
+                                      RunList);
+  std::shared_ptr<CatalogFlags> show;
+  cmd = AddInstanceSubcommand<CatalogFlags>(catalog, exit_code, "show",
+                                            "One feature view: metadata, features, versions", false,
+                                            show, RunShow);
   cmd->add_option("view", show->view, "Feature view name")->required();
-  AddDirFlags(cmd, *show, /*required=*/true);
-  cmd->callback([show, exit_code] { *exit_code = RunShow(*show); });
 }
 
 }  // namespace custos::cli

@@ -101,6 +101,7 @@ Result<Acting> ResolveActing(server::Instance& instance, const InstanceFlags& f)
     acting.caller.principal_id = p.ToString();
     acting.caller.auth_method = audit::AuthMethod::kToken;
     acting.principal = std::move(p);
+    acting.token = **claims;
   }
   return acting;
 }

@@ -45,6 +45,7 @@ Result<std::unique_ptr<server::Instance>> OpenInstance(const InstanceFlags& f);
 struct Acting {
   std::optional<identity::PrincipalId> principal;
   identity::Caller caller;
+  std::optional<identity::TokenClaims> token;  // when acting with --token-file
 };
 Result<Acting> ResolveActing(server::Instance& instance, const InstanceFlags& f);
 

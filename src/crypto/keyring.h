@@ -5,7 +5,7 @@
 //          └─ DEKs, one per owner                   — wrapped by the newest KEK
 //               └─ data (AES-256-GCM)               — never rewritten by rotation
 //
-// Owners are stable names such as "fv:driver_stats:3" (a feature-view version),
+// Owners are stable names such as "features:driver_stats:v3" (a feature-view version),
 // "artifact:<sha256>", "audit-seg:42". A DEK is wrapped with associated data binding
 // its owner, id and KEK version, so a wrapped DEK moved to another owner fails.
 //

@@ -297,6 +297,19 @@ Status AppendJsonKey(ColumnVector& column, const nlohmann::json& v, const Column
 
 }  // namespace
 
+bool JsonLinesReader::Next(std::string_view& line) {
+  while (pos_ < text_.size()) {
+    size_t end = text_.find('\n', pos_);
+    if (end == std::string_view::npos) end = text_.size();
+    line = text_.substr(pos_, end - pos_);
+    pos_ = end + 1;
+    ++line_;
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (line.find_first_not_of(" \t") != std::string_view::npos) return true;
+  }
+  return false;
+}
+
 Result<EntityRows> ReadEntityRowsJsonl(std::string_view text, std::string_view source,
                                        const EntityRowsSpec& spec) {
   for (const Column& c : spec.join_keys) {
@@ -306,16 +319,10 @@ Result<EntityRows> ReadEntityRowsJsonl(std::string_view text, std::string_view s
   }
   EntityRows rows = MakeEntityRows(spec);
   std::unordered_map<std::string, size_t> extra_index;
-  size_t line_no = 0;
-  size_t pos = 0;
-  while (pos < text.size()) {
-    size_t end = text.find('\n', pos);
-    if (end == std::string_view::npos) end = text.size();
-    std::string_view line = text.substr(pos, end - pos);
-    pos = end + 1;
-    ++line_no;
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    if (line.find_first_not_of(" \t") == std::string_view::npos) continue;
+  JsonLinesReader lines(text);
+  std::string_view line;
+  while (lines.Next(line)) {
+    const size_t line_no = lines.line();
     nlohmann::json object;
     try {
       object = nlohmann::json::parse(line);

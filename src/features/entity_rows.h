@@ -56,6 +56,23 @@ class CsvReader {
   std::string unescaped_;
 };
 
+// The non-blank lines of JSON Lines text (LF or CRLF line ends, the CR dropped), with their
+// 1-based line numbers; a leading UTF-8 byte order mark is skipped.
+class JsonLinesReader {
+ public:
+  explicit JsonLinesReader(std::string_view text)
+      : text_(text), pos_(text.starts_with("\xEF\xBB\xBF") ? 3 : 0) {}
+  // The next non-blank line (a view into the text), or false at the end.
+  bool Next(std::string_view& line);
+  // Line number of the line last returned.
+  size_t line() const { return line_; }
+
+ private:
+  std::string_view text_;
+  size_t pos_;
+  size_t line_ = 0;
+};
+
 // What to read: the join keys (name and scalar type) and the timestamp column.
 struct EntityRowsSpec {
   std::vector<Column> join_keys;

@@ -25,7 +25,8 @@ struct Column {
 // What the offline store needs to know about one feature-view version; the catalog's
 // feature views map onto it. Join keys must be scalar (not lists).
 struct OfflineViewSchema {
-  // Stable id of the version, e.g. "driver_stats:3". The DEK owner is "fv:<version_id>".
+  // Stable id of the version, "<view>:v<N>" (e.g. "driver_stats:v3"). The DEK owner is
+  // "features:<version_id>".
   std::string version_id;
   std::vector<Column> join_keys;
   std::vector<Column> features;

@@ -270,7 +270,7 @@ OfflineBatch MakeOfflineBatch(const OfflineViewSchema& schema) {
 }
 
 std::string OfflineStore::DekOwner(std::string_view version_id) {
-  return "fv:" + std::string(version_id);
+  return "features:" + std::string(version_id);
 }
 
 OfflineStore::OfflineStore(storage::Kv& kv, crypto::Keyring& keyring, OfflineStoreOptions options)
@@ -279,7 +279,7 @@ OfflineStore::OfflineStore(storage::Kv& kv, crypto::Keyring& keyring, OfflineSto
 }
 
 Result<IngestResult> OfflineStore::Ingest(const OfflineViewSchema& schema,
-                                          const OfflineBatch& batch) {
+                                          const OfflineBatch& batch, const StageHook& also) {
   CUSTOS_RETURN_IF_ERROR(ValidateBatch(schema, batch));
   std::string key_arena;
   std::vector<std::string_view> keys;
@@ -340,6 +340,7 @@ Result<IngestResult> OfflineStore::Ingest(const OfflineViewSchema& schema,
   result.blocks = block_no;
   meta.next_ingestion = result.ingestion + 1;
   keyspace.PutTo(write, MetaKey(schema.version_id), EncodeMeta(meta));
+  if (also) CUSTOS_RETURN_IF_ERROR(also(write));
   CUSTOS_RETURN_IF_ERROR(kv_.Write(write, options_.write));
   return result;
 }

@@ -5,7 +5,8 @@
 // blocks of about `rows_per_block` rows. A block is one index record (its row count, first
 // and last entity key, event time range, id) plus one record per column (entity keys,
 // event_ts, created_ts, then each feature), every one sealed with AES-256-GCM under the
-// version's DEK (owner "fv:<version_id>") with associated data keyspace | record key |
+// version's DEK (owner "features:<version_id>", the catalog's ViewVersion::KeyOwner when
+// version_id is "<view>:v<N>") with associated data keyspace | record key |
 // DEK id (storage::EncryptedKeyspace). Record keys, order-preserving:
 //   meta:   version_id | 0
 //   index:  version_id | 1 | first entity key | block id
@@ -129,11 +130,16 @@ class OfflineStore {
   // `kv` and `keyring` must outlive the store.
   OfflineStore(storage::Kv& kv, crypto::Keyring& keyring, OfflineStoreOptions options = {});
 
-  // Appends `batch` to the version's history in one atomic write. InvalidArgument when the
-  // batch does not match the schema (naming the column and row); FailedPrecondition when
-  // the version was ingested before with another schema (a schema change is a new version)
-  // or was shredded.
-  Result<IngestResult> Ingest(const OfflineViewSchema& schema, const OfflineBatch& batch);
+  // Adds more records to an ingestion's write (the online rows, ...); runs under the store's
+  // write lock, so stagings of one store are serialized. An error aborts the ingestion.
+  using StageHook = std::function<Status(storage::WriteBatch&)>;
+
+  // Appends `batch` to the version's history in one atomic write, together with whatever
+  // `also` stages. InvalidArgument when the batch does not match the schema (naming the
+  // column and row); FailedPrecondition when the version was ingested before with another
+  // schema (a schema change is a new version) or was shredded.
+  Result<IngestResult> Ingest(const OfflineViewSchema& schema, const OfflineBatch& batch,
+                              const StageHook& also = nullptr);
 
   // Opens the version for reading. An unknown version reads as empty. FailedPrecondition
   // when it was crypto-shredded, or its stored schema differs from `schema`.
@@ -147,7 +153,7 @@ class OfflineStore {
   // unreadable for good), then deletes its records.
   Status Shred(std::string_view version_id);
 
-  // The DEK owner of a version: "fv:<version_id>".
+  // The DEK owner of a version: "features:<version_id>" (shared with the online store).
   static std::string DekOwner(std::string_view version_id);
 
  private:

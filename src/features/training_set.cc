@@ -247,6 +247,11 @@ std::string TrainingSetManifest::ToJson() const {
   j["created_at"] = catalog::FormatTimestamp({created_micros});
   j["ttl_micros_max"] = ttl_micros_max;
   j["require_created_before_ts"] = require_created_before_ts;
+  nlohmann::ordered_json modes = nlohmann::ordered_json::object();
+  for (const auto& [feature, mode] : feature_modes) modes[feature] = mode;
+  j["feature_modes"] = modes;
+  j["rows_filtered"] = rows_filtered;
+  if (audit_index != 0) j["audit_index"] = audit_index;
   return j.dump();
 }
 
@@ -277,6 +282,13 @@ Result<TrainingSetManifest> TrainingSetManifest::FromJson(std::string_view json)
     m.created_micros = created.micros;
     m.ttl_micros_max = j.value("ttl_micros_max", int64_t{0});
     m.require_created_before_ts = j.value("require_created_before_ts", false);
+    if (j.contains("feature_modes")) {
+      for (const auto& [feature, mode] : j.at("feature_modes").items()) {
+        m.feature_modes.emplace_back(feature, mode.get<std::string>());
+      }
+    }
+    m.rows_filtered = j.value("rows_filtered", size_t{0});
+    m.audit_index = j.value("audit_index", uint64_t{0});
   } catch (const nlohmann::json::exception& e) {
     return InvalidArgumentError(std::string("training-set manifest is malformed: ") + e.what());
   }

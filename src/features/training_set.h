@@ -47,6 +47,11 @@ struct TrainingSetManifest {
   int64_t created_micros = 0;
   int64_t ttl_micros_max = 0;  // informational: largest ttl requested
   bool require_created_before_ts = false;
+  // "<view>:<feature>" -> the access mode it was read in ("raw", "pseudonymized", "masked";
+  // "aggregate_only" and "denied" features are withheld from the output).
+  std::vector<std::pair<std::string, std::string>> feature_modes;
+  size_t rows_filtered = 0;  // entity rows whose features a row filter hid (nulls)
+  uint64_t audit_index = 0;  // the audit event of the read (0: none)
 
   // {"view_versions":[...],"columns":[...],"entity_set_sha256":"...","rows":N,
   //  "as_of":{"min":"RFC 3339","max":"RFC 3339"},"format":"csv","output_sha256":"...",

@@ -158,6 +158,9 @@ bool MatchesPattern(std::string_view text, const Pattern& pattern) {
 }
 
 Evaluator::Evaluator(const EntityStore& entities, const Request& request)
+    : Evaluator(entities, request, entities.Find(request.resource)) {}
+
+Evaluator::Evaluator(const EntityStore& entities, const Request& request, const Entity* resource)
     : entities_(entities),
       request_(request),
       principal_value_(request.principal),
@@ -165,7 +168,7 @@ Evaluator::Evaluator(const EntityStore& entities, const Request& request)
       resource_value_(request.resource),
       principal_entity_(entities.Find(request.principal)),
       action_entity_(entities.Find(request.action)),
-      resource_entity_(entities.Find(request.resource)) {}
+      resource_entity_(resource) {}
 
 const Entity* Evaluator::Lookup(const EntityUid& uid) const {
   // The request's own entities are looked up once per request.

@@ -36,6 +36,10 @@ class Evaluator {
 
   // Both must outlive the evaluator.
   Evaluator(const EntityStore& entities, const Request& request);
+  // The same, with the request's resource entity given rather than looked up: for resources
+  // that are not in the store, such as the rows a row filter checks one by one. `resource`
+  // (may be null: no such entity) must outlive the evaluator.
+  Evaluator(const EntityStore& entities, const Request& request, const Entity* resource);
 
   // Evaluates scope and conditions. On kError, `error` (if not null) receives a message
   // naming the policy, the position and the cause. Templates with open slots give kFalse.

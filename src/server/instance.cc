@@ -55,6 +55,12 @@ Result<std::unique_ptr<Instance>> Instance::Open(std::unique_ptr<storage::DataDi
       access::AccessService::Open(kv, keyring, *in->audit_, *in->policies_, *in->governance_,
                                   *in->clock_, std::move(options.access)));
   CUSTOS_RETURN_IF_ERROR(in->access_->ExpireDue().status());
+  CUSTOS_ASSIGN_OR_RETURN(in->catalog_, catalog::CatalogStore::Open(kv, keyring, *in->audit_,
+                                                                    *in->governance_, *in->clock_));
+  CUSTOS_ASSIGN_OR_RETURN(
+      in->features_,
+      features::FeatureStore::Open(kv, keyring, *in->audit_, *in->catalog_, *in->directory_,
+                                   *in->clock_, std::move(options.features)));
   if (options.expiry_interval.count() > 0) {
     in->expiry_thread_ = std::thread(
         [raw = in.get(), interval = options.expiry_interval] { raw->ExpiryLoop(interval); });
@@ -84,6 +90,8 @@ Instance::~Instance() {
     expiry_thread_.join();
   }
   // Services append to the log: drop them first, then drain and close the log.
+  features_.reset();
+  catalog_.reset();
   access_.reset();
   governance_.reset();
   ca_.reset();

@@ -1,6 +1,7 @@
 // Instance: every service of one data directory, opened in dependency order and closed in
 // reverse: the audit log (and its salt), the policy store, the identity directory, API
-// keys, MFA, tokens, the CA, the catalog's governance registry and the access workflow.
+// keys, MFA, tokens, the CA, the catalog's governance registry, the access workflow, the
+// catalog store and the feature store.
 // The CLI's embedded mode and the HTTPS server both run on an Instance, so they see the
 // same state and make the same audit events.
 //
@@ -20,9 +21,11 @@
 #include "access/access_service.h"
 #include "audit/event.h"
 #include "audit/log.h"
+#include "catalog/catalog_store.h"
 #include "catalog/governance.h"
 #include "common/clock.h"
 #include "common/status.h"
+#include "features/feature_store.h"
 #include "identity/api_keys.h"
 #include "identity/ca.h"
 #include "identity/directory.h"
@@ -46,6 +49,7 @@ struct InstanceOptions {
   const common::Clock* clock = nullptr;
   identity::TokenServiceOptions tokens;
   access::AccessOptions access;
+  features::FeatureStoreOptions features;
   // How often a background thread ends grants and requests that are due (their policy
   // stops matching at expiry on its own; this records the state change and its audit
   // event). Zero: no thread; Open still ends what is due once.
@@ -70,6 +74,8 @@ class Instance {
   identity::TokenService& tokens() { return *tokens_; }
   catalog::GovernanceRegistry& governance() { return *governance_; }
   access::AccessService& access() { return *access_; }
+  catalog::CatalogStore& catalog() { return *catalog_; }
+  features::FeatureStore& features() { return *features_; }
 
   // The CA made by `custos init`. NotFound (saying how to create one) when the data
   // directory has none.
@@ -101,6 +107,8 @@ class Instance {
   std::unique_ptr<identity::CertificateAuthority> ca_;
   std::unique_ptr<catalog::GovernanceRegistry> governance_;
   std::unique_ptr<access::AccessService> access_;
+  std::unique_ptr<catalog::CatalogStore> catalog_;
+  std::unique_ptr<features::FeatureStore> features_;
 
   std::mutex expiry_mu_;
   std::condition_variable expiry_cv_;
