@@ -17,9 +17,12 @@ configure: deps
 build: configure
 	cmake --build $(BUILD) -j$(JOBS)
 
-# The main job: a guided tour of custos in a fresh, temporary data directory.
+# The main job: a guided tour of custos in fresh, temporary data directories: the
+# foundation (keys, unseal, rotation, shredding), then the feature store with policies,
+# access requests and the audit log (scripts/demo-features.sh).
 demo: build
 	$(BUILD)/src/cli/custos demo
+	bash scripts/demo-features.sh $(BUILD)/src/cli/custos
 
 # Every test: the fuzz targets for a bounded time, then unit, conformance and
 # end-to-end suites through CTest (its summary line closes the output).
@@ -32,7 +35,7 @@ unit: build
 	cd $(BUILD) && ctest --output-on-failure -j$(JOBS) -L $(LABEL)
 
 # libFuzzer targets (clang); each runs FUZZ_SECONDS seconds.
-FUZZ_SECONDS ?= 60
+FUZZ_SECONDS ?= 45
 fuzz: deps
 	bash scripts/run-fuzzers.sh $(FUZZ_SECONDS)
 
