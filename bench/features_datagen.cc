@@ -15,18 +15,11 @@
 #include <cstdlib>
 #include <string>
 
+#include "bench_util.h"
+
 namespace {
 
-// SplitMix64: small, fast and the same everywhere.
-struct Rng {
-  uint64_t state;
-  uint64_t Next() {
-    uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-  }
-};
+using Rng = custos::bench::SplitMix64;
 
 constexpr int64_t kYearStart = 1735689600LL;  // 2025-01-01T00:00:00Z
 constexpr int64_t kYearSeconds = 365LL * 86400;

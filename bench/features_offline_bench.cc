@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_util.h"
 #include "common/clock.h"
 #include "crypto/keyring.h"
 #include "crypto/software_kek_backend.h"
@@ -32,21 +33,8 @@ using namespace custos::features;  // NOLINT(google-build-using-namespace)
 using catalog::ScalarType;
 using catalog::ValueType;
 
-template <typename T>
-T Must(Result<T> r, const char* what) {
-  if (!r.ok()) {
-    std::fprintf(stderr, "features bench: %s: %s\n", what, r.status().ToString().c_str());
-    std::exit(1);
-  }
-  return std::move(*r);
-}
-
-void MustOk(const Status& s, const char* what) {
-  if (!s.ok()) {
-    std::fprintf(stderr, "features bench: %s: %s\n", what, s.ToString().c_str());
-    std::exit(1);
-  }
-}
+using custos::bench::Must;
+using custos::bench::MustOk;
 
 std::string ReadFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);

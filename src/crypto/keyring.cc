@@ -377,6 +377,7 @@ Status Keyring::ShredDataKey(std::string_view owner) {
     std::unique_lock lock(state_mu_);
     cache_.erase(std::string(owner));
   }
+  shred_epoch_.fetch_add(1, std::memory_order_acq_rel);
   return store_.PurgeDeleted();
 }
 

@@ -19,6 +19,7 @@
 // and rotation does not block reads of cached keys.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <map>
@@ -118,6 +119,9 @@ class Keyring {
   // Destroys the owner's DEK for good and purges it from the store's files.
   Status ShredDataKey(std::string_view owner);
   bool IsShredded(std::string_view owner);
+  // Increases with every shred: a caller that keeps data keys of its own (an open keyspace)
+  // drops them when it moved, so a shred takes effect at once without a lookup per read.
+  uint64_t shred_epoch() const { return shred_epoch_.load(std::memory_order_acquire); }
 
   Result<ComplianceReport> Compliance();
   uint32_t current_kek_version() const;
@@ -147,6 +151,7 @@ class Keyring {
   uint32_t current_version_ = 0;
   uint32_t min_decryption_version_ = 1;
   std::unordered_map<std::string, std::shared_ptr<const DataKey>> cache_;
+  std::atomic<uint64_t> shred_epoch_{0};
 };
 
 }  // namespace custos::crypto

@@ -10,6 +10,8 @@
 namespace custos::features {
 namespace {
 
+constexpr size_t kMaxCachedDecisions = 4096;
+
 int64_t Micros(common::TimePoint t) {
   return std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count();
 }
@@ -300,14 +302,54 @@ Result<ReadAuthorization> FeatureStore::AuthorizeRead(
   for (size_t v = 0; v < auth.views.size(); ++v) {
     ViewAuthorization& va = auth.views[v];
     const PreparedView& prepared = *va.view;
-    va.features =
-        DecideFeatureAccess(*auth.policies, prepared.entities, context, prepared.view, wanted[v]);
+    va.features = Decide(auth.policies, va.view, context, wanted[v]);
     const std::string& entity_type = prepared.view.version.schema.entities.front().name;
     RowFilter filter = RowFilter::Compile(*auth.policies, prepared.entities, context, entity_type,
                                           prepared.attribute_columns);
     if (filter.active()) va.row_filter.emplace(std::move(filter));
   }
   return auth;
+}
+
+std::vector<FeatureDecision> FeatureStore::Decide(
+    const std::shared_ptr<const policy::PolicySet>& policies,
+    const std::shared_ptr<const PreparedView>& view, const ReadContext& context,
+    const std::vector<size_t>& features) {
+  // The key: every input of the decisions, length-prefixed so no two inputs collide.
+  std::string key;
+  key.reserve(160);
+  auto add = [&key](std::string_view part) {
+    const uint32_t n = static_cast<uint32_t>(part.size());
+    key.append(reinterpret_cast<const char*>(&n), sizeof n);
+    key.append(part);
+  };
+  auto add_int = [&key](uint64_t v) { key.append(reinterpret_cast<const char*>(&v), sizeof v); };
+  add_int(reinterpret_cast<uintptr_t>(policies.get()));
+  add_int(reinterpret_cast<uintptr_t>(view.get()));
+  add(context.principal.type());
+  add(context.principal.id());
+  add(context.purpose);
+  add(context.environment);
+  add(context.zone);
+  add_int(context.mfa ? 1 : 0);
+  add_int(static_cast<uint64_t>(context.now_seconds));
+  add_int(static_cast<uint64_t>(context.risk));
+  for (size_t f : features) add_int(f);
+  {
+    std::lock_guard lock(decisions_mu_);
+    auto it = decisions_.find(key);
+    if (it != decisions_.end()) return it->second->decisions;
+  }
+  auto entry = std::make_shared<CachedDecisions>();
+  entry->policies = policies;
+  entry->view = view;
+  entry->decisions = DecideFeatureAccess(*policies, view->entities, context, view->view, features);
+  std::vector<FeatureDecision> decisions = entry->decisions;
+  std::lock_guard lock(decisions_mu_);
+  // Entries of past seconds and old policy sets never hit again: start over when full.
+  if (decisions_.size() >= kMaxCachedDecisions) decisions_.clear();
+  decisions_.emplace(std::move(key), std::move(entry));
+  return decisions;
 }
 
 Result<uint64_t> FeatureStore::AuditRead(const ReadAuthorization& auth, std::string_view action,

@@ -7,8 +7,11 @@
 //
 // Caches: the resolved catalog view, its store schema and its Cedar entity store (the
 // directory's principals plus the view's entities) are built once per catalog change and
-// directory generation and shared by requests; policy decisions are never cached (a revoked
-// grant holds from the next request).
+// directory generation and shared by requests. Feature decisions are memoized on their
+// exact inputs: the policy set and prepared view (by identity; the entry holds both), the
+// principal, the whole context (the current second included) and the features. A Cedar
+// decision is a pure function of those, so a hit is the decision the engine would make; a
+// revoked grant publishes a new policy set, so it holds from the next request.
 // Thread-safety: safe for concurrent use.
 #pragma once
 
@@ -18,6 +21,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "audit/log.h"
@@ -199,6 +203,16 @@ class FeatureStore {
                const common::Clock& clock, FeatureStoreOptions options,
                std::unique_ptr<Pseudonymizer> pseudonymizer);
 
+  struct CachedDecisions {
+    std::shared_ptr<const policy::PolicySet> policies;  // keep the key's pointers alive
+    std::shared_ptr<const PreparedView> view;
+    std::vector<FeatureDecision> decisions;
+  };
+  std::vector<FeatureDecision> Decide(const std::shared_ptr<const policy::PolicySet>& policies,
+                                      const std::shared_ptr<const PreparedView>& view,
+                                      const ReadContext& context,
+                                      const std::vector<size_t>& features);
+
   struct CachedView {
     uint64_t catalog_changes = 0;
     uint64_t directory_generation = 0;
@@ -218,6 +232,8 @@ class FeatureStore {
   std::mutex cache_mu_;
   std::map<std::string, CachedView, std::less<>> cache_;
   std::mutex retention_mu_;
+  std::mutex decisions_mu_;
+  std::unordered_map<std::string, std::shared_ptr<const CachedDecisions>> decisions_;
 };
 
 }  // namespace custos::features

@@ -238,10 +238,21 @@ std::string OnlineStore::RowKey(std::string_view version_id, std::string_view en
 
 Result<std::shared_ptr<storage::EncryptedKeyspace>> OnlineStore::OpenKeyspace(
     std::string_view version_id, bool create) {
+  const uint64_t epoch = keyring_.shred_epoch();
   {
     std::shared_lock lock(keyspaces_mu_);
-    auto it = keyspaces_.find(std::string(version_id));
-    if (it != keyspaces_.end()) return it->second;
+    if (epoch == keyspaces_epoch_) {
+      auto it = keyspaces_.find(std::string(version_id));
+      if (it != keyspaces_.end()) return it->second;
+    }
+  }
+  {
+    // A key was shredded since these were opened: open them again (a shredded one fails).
+    std::unique_lock lock(keyspaces_mu_);
+    if (epoch != keyspaces_epoch_) {
+      keyspaces_.clear();
+      keyspaces_epoch_ = epoch;
+    }
   }
   const std::string owner = OfflineStore::DekOwner(version_id);
   if (keyring_.IsShredded(owner)) return ShreddedError(version_id);

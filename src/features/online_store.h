@@ -80,6 +80,7 @@ class OnlineStore {
   crypto::Keyring& keyring_;
   std::shared_mutex keyspaces_mu_;
   std::unordered_map<std::string, std::shared_ptr<storage::EncryptedKeyspace>> keyspaces_;
+  uint64_t keyspaces_epoch_ = 0;  // the keyring's shred epoch they were opened at
 };
 
 // The encoded key of one entity from its join-key values (in the schema's join-key order).

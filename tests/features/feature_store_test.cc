@@ -502,3 +502,29 @@ TEST_F(FeatureStoreTest, IngestFromCsvSourceRejectsBadRowsWithTheirNumbers) {
 
 }  // namespace
 }  // namespace custos::features
+
+namespace custos::features {
+namespace {
+
+TEST_F(FeatureStoreTest, MemoizedDecisionsFollowPolicyChangesAtOnce) {
+  ReadAuthorization first = MustAuthorize("alice", {"customer_transactions:txn_count_7d"});
+  ReadAuthorization again = MustAuthorize("alice", {"customer_transactions:txn_count_7d"});
+  EXPECT_EQ(first.views[0].features[0].mode, AccessMode::kRaw);
+  EXPECT_EQ(again.views[0].features[0].reasons, first.views[0].features[0].reasons);
+  // Same second, new policy set without alice's raw permit: the next read is masked.
+  SetPolicies(R"(@id("alice-masked") permit(principal == User::"alice",
+      action == Action::"read_masked", resource in FeatureView::"customer_transactions");)");
+  ReadAuthorization revoked = MustAuthorize("alice", {"customer_transactions:txn_count_7d"});
+  EXPECT_EQ(revoked.views[0].features[0].mode, AccessMode::kDenied);  // no mask on this one
+  // Another purpose is another context.
+  SetPolicies(kPolicies);
+  EXPECT_EQ(
+      MustAuthorize("bob", {"customer_transactions:txn_count_7d"}, "a").views[0].features[0].mode,
+      AccessMode::kPseudonymized);
+  EXPECT_EQ(
+      MustAuthorize("bob", {"customer_transactions:txn_count_7d"}, "").views[0].features[0].mode,
+      AccessMode::kDenied);
+}
+
+}  // namespace
+}  // namespace custos::features
