@@ -2,6 +2,7 @@
 #include "features/feature_store.h"
 
 #include <algorithm>
+#include <charconv>
 #include <nlohmann/json.hpp>
 #include <set>
 
@@ -172,22 +173,28 @@ OfflineViewSchema FeatureStore::StoreSchema(const catalog::ResolvedView& view) {
   return schema;
 }
 
-Result<std::shared_ptr<const PreparedView>> FeatureStore::Prepare(std::string_view view) {
+Result<std::shared_ptr<const PreparedView>> FeatureStore::Prepare(std::string_view view,
+                                                                  std::optional<uint64_t> version) {
   const uint64_t changes = catalog_.changes();
   const uint64_t generation = directory_.generation();
+  std::string cache_key(view);
+  if (version) cache_key += "@" + std::to_string(*version);
   {
     std::lock_guard lock(cache_mu_);
-    auto it = cache_.find(view);
+    auto it = cache_.find(cache_key);
     if (it != cache_.end() && it->second.catalog_changes == changes &&
         it->second.directory_generation == generation) {
       return it->second.view;
     }
   }
-  CUSTOS_ASSIGN_OR_RETURN(catalog::ResolvedView resolved, catalog_.ResolveView(view));
-  if (!resolved.current) {
+  CUSTOS_ASSIGN_OR_RETURN(catalog::ResolvedView resolved, catalog_.ResolveView(view, version));
+  // An explicit older version stays readable until its retention ends (the catalog refuses
+  // purged ones); the latest must still be published.
+  if (!version && !resolved.current) {
     return FailedPreconditionError("feature view '" + std::string(view) +
                                    "' was removed from the catalog; apply a repository that "
-                                   "defines it to use it again");
+                                   "defines it to use it again, or name a version (view@N) "
+                                   "still within its retention");
   }
   auto prepared = std::make_shared<PreparedView>();
   prepared->schema = StoreSchema(resolved);
@@ -198,7 +205,7 @@ Result<std::shared_ptr<const PreparedView>> FeatureStore::Prepare(std::string_vi
   prepared->entities.Build();
   prepared->view = std::move(resolved);
   std::lock_guard lock(cache_mu_);
-  cache_[std::string(view)] = {changes, generation, prepared};
+  cache_[cache_key] = {changes, generation, prepared};
   return std::shared_ptr<const PreparedView>(prepared);
 }
 
@@ -263,19 +270,32 @@ Result<ReadAuthorization> FeatureStore::AuthorizeRead(
   std::vector<std::vector<size_t>> wanted;  // per auth.views entry
   for (const std::string& ref : refs) {
     const size_t colon = ref.find(':');
-    const std::string view_name = ref.substr(0, colon);
+    const std::string view_name = ref.substr(0, colon);  // "view" or "view@N"
     const std::string feature = colon == std::string::npos ? "" : ref.substr(colon + 1);
-    if (view_name.empty() || (colon != std::string::npos && feature.empty())) {
+    const size_t at = view_name.find('@');
+    std::optional<uint64_t> version;
+    if (at != std::string::npos) {
+      const std::string digits = view_name.substr(at + 1);
+      uint64_t n = 0;
+      auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), n);
+      if (digits.empty() || ec != std::errc() || end != digits.data() + digits.size() || n == 0) {
+        return InvalidArgumentError("feature reference '" + ref +
+                                    "': the version after '@' must be a number from 1");
+      }
+      version = n;
+    }
+    if (view_name.empty() || at == 0 || (colon != std::string::npos && feature.empty())) {
       return InvalidArgumentError("feature reference '" + ref +
-                                  "' is malformed; write view:feature or view");
+                                  "' is malformed; write view:feature, view, or view@N:feature");
     }
     size_t slot = 0;
     for (; slot < auth.views.size(); ++slot) {
-      if (auth.views[slot].view->view.view.name == view_name) break;
+      if (auth.views[slot].name == view_name) break;
     }
     if (slot == auth.views.size()) {
-      CUSTOS_ASSIGN_OR_RETURN(std::shared_ptr<const PreparedView> prepared, Prepare(view_name));
-      auth.views.push_back({std::move(prepared), {}, std::nullopt});
+      CUSTOS_ASSIGN_OR_RETURN(std::shared_ptr<const PreparedView> prepared,
+                              Prepare(view_name.substr(0, at), version));
+      auth.views.push_back({std::move(prepared), {}, std::nullopt, view_name});
       wanted.emplace_back();
     }
     const catalog::ResolvedView& view = auth.views[slot].view->view;
@@ -433,8 +453,7 @@ Result<OnlineResponse> FeatureStore::GetOnlineFeatures(const ReadAuthorization& 
     const size_t first = response.results.size();
     bool any_row_level = false;
     for (const FeatureDecision& d : va.features) {
-      response.feature_names.push_back(prepared.view.view.name + "__" +
-                                       prepared.view.features[d.feature].name);
+      response.feature_names.push_back(va.name + "__" + prepared.view.features[d.feature].name);
       OnlineColumn column;
       column.values.resize(rows);
       column.statuses.assign(rows, FeatureStatus::kDenied);

@@ -62,6 +62,7 @@ struct ViewAuthorization {
   std::shared_ptr<const PreparedView> view;
   std::vector<FeatureDecision> features;  // requested features, request order
   std::optional<RowFilter> row_filter;    // present when active
+  std::string name;                       // as requested: "view", or "view@N" for a version
 };
 
 // The answer of the Authorize stage for a feature read.
@@ -153,8 +154,10 @@ class FeatureStore {
   // The stores' schema of a version (version_id "<view>:v<N>").
   static OfflineViewSchema StoreSchema(const catalog::ResolvedView& view);
 
-  // The view's latest version, prepared for reads (cached).
-  Result<std::shared_ptr<const PreparedView>> Prepare(std::string_view view);
+  // The view's latest version (or `version`), prepared for reads (cached). FailedPrecondition
+  // for the latest of a removed view; NotFound for an unknown or purged version.
+  Result<std::shared_ptr<const PreparedView>> Prepare(std::string_view view,
+                                                      std::optional<uint64_t> version = {});
 
   // Appends `batch` (columns in the latest version's schema order) to the view's offline
   // history and online latest rows in one atomic write, after auditing "features.ingest"
@@ -162,7 +165,9 @@ class FeatureStore {
   Result<IngestOutcome> Ingest(std::string_view view, const OfflineBatch& batch,
                                const IngestInput& input, const policy::EntityUid& by);
 
-  // "view:feature" and "view" (every feature) references, or a feature service's features.
+  // "view:feature" and "view" (every feature) references, or a feature service's features;
+  // "view@N:feature" reads version N (older versions stay readable until their retention
+  // ends).
   // InvalidArgument/NotFound naming an unknown view or feature (listing the known ones).
   Result<ReadAuthorization> AuthorizeRead(const ReadContext& context,
                                           std::shared_ptr<const policy::PolicySet> policies,

@@ -417,6 +417,20 @@ TEST_F(FeatureStoreTest, RetentionPurgesOldRowsAndShredsExpiredVersions) {
     if (v.name == "customer_transactions") v.features.pop_back();
   }
   Apply(changed);
+  // Version 1 stays readable by name until its retention ends.
+  ReadAuthorization old = MustAuthorize("alice", {"customer_transactions@1:last_txn_time"});
+  OnlineResponse r = MustGet(old, {1001});
+  EXPECT_EQ(r.feature_names[1], "customer_transactions@1__last_txn_time");
+  EXPECT_EQ(r.results[1].statuses[0], FeatureStatus::kPresent);
+  EXPECT_EQ(
+      store_->AuthorizeRead(Context("alice"), policies_, {"customer_transactions:last_txn_time"})
+          .status()
+          .code(),
+      StatusCode::kNotFound);  // not in version 2
+  EXPECT_EQ(store_->AuthorizeRead(Context("alice"), policies_, {"customer_transactions@x"})
+                .status()
+                .code(),
+            StatusCode::kInvalidArgument);
   clock_.Advance(std::chrono::seconds(366 * kDay));
   report = store_->EnforceRetention(kAdmin);
   ASSERT_TRUE(report.ok()) << report.status().ToString();
@@ -424,6 +438,10 @@ TEST_F(FeatureStoreTest, RetentionPurgesOldRowsAndShredsExpiredVersions) {
   EXPECT_TRUE(keyring().IsShredded("features:customer_transactions:v1"));
   auto v1 = catalog_->ResolveView("customer_transactions", 1);
   EXPECT_FALSE(v1.ok());
+  EXPECT_EQ(store_->AuthorizeRead(Context("alice"), policies_, {"customer_transactions@1"})
+                .status()
+                .code(),
+            StatusCode::kNotFound);
 }
 
 }  // namespace
