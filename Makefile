@@ -18,11 +18,13 @@ build: configure
 	cmake --build $(BUILD) -j$(JOBS)
 
 # The main job: a guided tour of custos in fresh, temporary data directories: the
-# foundation (keys, unseal, rotation, shredding), then the feature store with policies,
-# access requests and the audit log (scripts/demo-features.sh).
+# foundation (keys, unseal, rotation, shredding), the feature store with policies, access
+# requests and the audit log (scripts/demo-features.sh), then `custos server` on 127.0.0.1
+# driven over HTTPS and mTLS (scripts/demo-server.sh).
 demo: build
 	$(BUILD)/src/cli/custos demo
 	bash scripts/demo-features.sh $(BUILD)/src/cli/custos
+	bash scripts/demo-server.sh $(BUILD)/src/cli/custos
 
 # Every test: the fuzz targets for a bounded time, then unit, conformance and
 # end-to-end suites through CTest (its summary line closes the output).

@@ -13,7 +13,7 @@ packages=(
   libp11-kit-dev libboost-dev libpq-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev softhsm2 python3 postgresql python3-pandas
-  libhiredis-dev redis-server
+  libhiredis-dev redis-server curl
 )
 
 missing=()

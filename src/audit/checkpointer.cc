@@ -61,7 +61,10 @@ void Checkpointer::Run() {
 Result<std::string> Checkpointer::CheckpointNow() {
   std::lock_guard<std::mutex> lock(mu_);
   auto [size, root] = tree_();
-  if (latest_ && size <= latest_size_) return *latest_;
+  if (latest_ && size <= latest_size_) {
+    latest_confirmed_at_ = std::chrono::system_clock::now();
+    return *latest_;
+  }
   Checkpoint checkpoint{options_.origin, size, root, {}};
   CUSTOS_ASSIGN_OR_RETURN(std::string note,
                           SignCheckpoint(checkpoint, std::span<const NoteSigner>(&signer_, 1)));
@@ -69,6 +72,7 @@ Result<std::string> Checkpointer::CheckpointNow() {
                                  storage::WriteOptions{.sync = options_.sync}));
   latest_ = note;
   latest_size_ = size;
+  latest_confirmed_at_ = std::chrono::system_clock::now();
   return note;
 }
 
@@ -76,6 +80,11 @@ Result<std::string> Checkpointer::Latest() const {
   std::lock_guard<std::mutex> lock(mu_);
   if (!latest_) return NotFoundError("the audit log has no checkpoint yet");
   return *latest_;
+}
+
+std::chrono::system_clock::time_point Checkpointer::latest_confirmed_at() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return latest_confirmed_at_;
 }
 
 uint64_t Checkpointer::latest_size() const {

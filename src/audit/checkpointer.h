@@ -52,6 +52,9 @@ class Checkpointer {
   Result<std::string> Latest() const;
   // The size of the newest checkpoint (0 before the first one).
   uint64_t latest_size() const;
+  // When this process last signed a checkpoint, or found the newest one still covering
+  // the whole log (the start, for a log whose checkpoint was loaded): how fresh it is.
+  std::chrono::system_clock::time_point latest_confirmed_at() const;
 
  private:
   void Run();
@@ -63,6 +66,7 @@ class Checkpointer {
   mutable std::mutex mu_;  // serializes signing and guards the fields below
   std::optional<std::string> latest_;
   uint64_t latest_size_ = 0;
+  std::chrono::system_clock::time_point latest_confirmed_at_ = std::chrono::system_clock::now();
   bool stopping_ = false;
   std::condition_variable wake_;
   std::thread thread_;

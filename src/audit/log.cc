@@ -262,6 +262,16 @@ Result<std::string> AuditLog::CheckpointNow() { return checkpointer_->Checkpoint
 
 Result<std::string> AuditLog::LatestCheckpoint() const { return checkpointer_->Latest(); }
 
+Status AuditLog::Health() { return sequencer_->Health(); }
+
+uint64_t AuditLog::checkpoint_size() const { return checkpointer_->latest_size(); }
+
+std::chrono::seconds AuditLog::checkpoint_age() const {
+  if (checkpointer_->latest_size() >= size()) return std::chrono::seconds(0);
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now() -
+                                                          checkpointer_->latest_confirmed_at());
+}
+
 Result<QueryPage> AuditLog::Query(const EventQuery& query) {
   CUSTOS_RETURN_IF_ERROR(indexer_->WaitFor(size(), std::chrono::seconds(30)));
   return index_.Query(query, [this](uint64_t index) { return ReadEvent(index); });

@@ -102,6 +102,9 @@ class AuditLog {
   // append); an event that does not encode is answered at once, on the calling thread.
   void AppendAsync(const AuditEvent& event, AppendCallback done);
 
+  // OK while appends can succeed (readiness): the sticky fsync failure otherwise.
+  Status Health();
+
   // The number of durable entries and their root.
   uint64_t size() const;
   Hash root() const;
@@ -121,6 +124,10 @@ class AuditLog {
   // Signs a checkpoint of the durable tree now (if it grew) and returns the newest note.
   Result<std::string> CheckpointNow();
   Result<std::string> LatestCheckpoint() const;
+  // Entries the newest checkpoint covers, and how long ago a checkpoint was last signed
+  // or found current (zero while it covers the whole log): for metrics.
+  uint64_t checkpoint_size() const;
+  std::chrono::seconds checkpoint_age() const;
 
   // Waits (up to 30 s) until the index covers every entry durable when the query began.
   Result<QueryPage> Query(const EventQuery& query);

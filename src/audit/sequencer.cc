@@ -84,6 +84,13 @@ Status Sequencer::failure() {
   return failed_;
 }
 
+Status Sequencer::Health() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!failed_.ok()) return failed_;
+  if (stopping_) return UnavailableError("the audit log is shutting down");
+  return Status::Ok();
+}
+
 void Sequencer::Finish(Written& batch, const Status& status) {
   if (status.ok() && durable_) durable_(batch.first, batch.entries);
   for (size_t i = 0; i < batch.callbacks.size(); ++i) {

@@ -83,6 +83,9 @@ class Sequencer {
   // Commits and syncs what is queued, then stops; later submits fail with Unavailable.
   void Stop();
 
+  // OK while appends can succeed: the sticky fsync failure, or Unavailable after Stop.
+  Status Health();
+
  private:
   // A written batch waiting for its fsync.
   struct Written {

@@ -8,11 +8,15 @@
 #include "cli/output.h"
 #include "common/clock.h"
 #include "common/duration.h"
+#include "server/json_views.h"
 
 namespace custos::cli {
 namespace {
 
 using nlohmann::ordered_json;
+using server::GrantJson;
+using server::RequestJson;
+using server::UidList;
 
 struct AccessFlags {
   InstanceFlags instance;
@@ -34,54 +38,6 @@ struct AccessFlags {
 std::string Time(common::TimePoint t) { return common::FormatRfc3339(t); }
 std::string Seconds(std::chrono::seconds s) {
   return common::FormatDuration(std::chrono::duration_cast<std::chrono::milliseconds>(s));
-}
-
-ordered_json UidList(const std::vector<policy::EntityUid>& uids) {
-  ordered_json j = ordered_json::array();
-  for (const auto& u : uids) j.push_back(u.ToString());
-  return j;
-}
-
-ordered_json RequestJson(const access::AccessRequest& r) {
-  ordered_json j;
-  j["id"] = r.id;
-  j["state"] = access::RequestStateName(r.state);
-  j["requester"] = r.requester.ToString();
-  j["purpose"] = r.purpose;
-  j["resources"] = UidList(r.resources);
-  j["actions"] = r.actions;
-  j["duration"] = Seconds(r.duration);
-  j["justification"] = r.justification;
-  j["classification"] = catalog::ClassificationName(r.classification);
-  j["created"] = Time(r.created);
-  ordered_json approvals = ordered_json::array();
-  for (const auto& a : r.approvals) {
-    approvals.push_back(
-        {{"approver", a.approver.ToString()}, {"time", Time(a.time)}, {"mfa_fresh", a.mfa_fresh}});
-  }
-  j["approvals"] = approvals;
-  if (r.denied_by) j["denied_by"] = r.denied_by->ToString();
-  if (!r.decision_reason.empty()) j["reason"] = r.decision_reason;
-  if (!r.grant_id.empty()) j["grant_id"] = r.grant_id;
-  return j;
-}
-
-ordered_json GrantJson(const access::Grant& g) {
-  ordered_json j;
-  j["id"] = g.id;
-  j["state"] = access::GrantStateName(g.state);
-  j["request_id"] = g.request_id;
-  j["grantee"] = g.grantee.ToString();
-  j["purpose"] = g.purpose;
-  j["resources"] = UidList(g.resources);
-  j["actions"] = g.actions;
-  j["approvers"] = UidList(g.approvers);
-  j["granted"] = Time(g.granted);
-  j["expires"] = Time(g.expires);
-  if (g.state != access::GrantState::kActive) j["ended"] = Time(g.ended);
-  if (g.revoked_by) j["revoked_by"] = g.revoked_by->ToString();
-  if (!g.revoke_reason.empty()) j["reason"] = g.revoke_reason;
-  return j;
 }
 
 void PrintRequest(const access::AccessRequest& r) {
@@ -364,6 +320,30 @@ void AddGovernanceFlags(CLI::App* cmd, AccessFlags& f) {
   cmd->add_option("--description", f.description, "What the resource is");
 }
 
+// request, approve and revoke are also top-level commands (`custos request ...`), the
+// words people use most.
+void AddRequestCommand(CLI::App* parent, int* exit_code, std::shared_ptr<AccessFlags>& f) {
+  CLI::App* cmd =
+      Sub(parent, exit_code, "request", "Ask for access (as the requester)", true, f, Request);
+  cmd->add_option("--purpose", f->purpose, "A defined purpose")->required();
+  cmd->add_option("--resource", f->resources, "Governed resource (repeatable)")->required();
+  cmd->add_option("--action", f->actions, "Action, e.g. read (repeatable)")->required();
+  cmd->add_option("--duration", f->duration, "How long, e.g. 7d")->required();
+  cmd->add_option("--justification", f->justification, "Why")->required();
+}
+
+void AddApproveCommand(CLI::App* parent, int* exit_code, std::shared_ptr<AccessFlags>& f) {
+  CLI::App* cmd = Sub(parent, exit_code, "approve", "Approve a request (add --mfa-code for MFA)",
+                      true, f, Approve);
+  cmd->add_option("request-id", f->id, "acr_...")->required();
+}
+
+void AddRevokeCommand(CLI::App* parent, int* exit_code, std::shared_ptr<AccessFlags>& f) {
+  CLI::App* cmd = Sub(parent, exit_code, "revoke", "Revoke a grant at once", true, f, Revoke);
+  cmd->add_option("grant-id", f->id, "gnt_...")->required();
+  cmd->add_option("--reason", f->reason, "Why")->required();
+}
+
 }  // namespace
 
 void AddAccessCommands(CLI::App& app, int* exit_code) {
@@ -380,24 +360,14 @@ void AddAccessCommands(CLI::App& app, int* exit_code) {
   cmd->add_option("--max-duration", f->max_duration, "Longest grant for it, e.g. 30d");
   Sub(purpose, exit_code, "list", "List purposes", false, f, PurposeList);
 
-  cmd = Sub(access, exit_code, "request", "Ask for access (as the requester)", true, f, Request);
-  cmd->add_option("--purpose", f->purpose, "A defined purpose")->required();
-  cmd->add_option("--resource", f->resources, "Governed resource (repeatable)")->required();
-  cmd->add_option("--action", f->actions, "Action, e.g. read (repeatable)")->required();
-  cmd->add_option("--duration", f->duration, "How long, e.g. 7d")->required();
-  cmd->add_option("--justification", f->justification, "Why")->required();
-
-  cmd = Sub(access, exit_code, "approve", "Approve a request (add --mfa-code for MFA)", true, f,
-            Approve);
-  cmd->add_option("request-id", f->id, "acr_...")->required();
+  AddRequestCommand(access, exit_code, f);
+  AddApproveCommand(access, exit_code, f);
   cmd = Sub(access, exit_code, "deny", "Deny a pending request", true, f, Deny);
   cmd->add_option("request-id", f->id, "acr_...")->required();
   cmd->add_option("--reason", f->reason, "Why")->required();
   cmd = Sub(access, exit_code, "withdraw", "Withdraw your own pending request", true, f, Withdraw);
   cmd->add_option("request-id", f->id, "acr_...")->required();
-  cmd = Sub(access, exit_code, "revoke", "Revoke a grant at once", true, f, Revoke);
-  cmd->add_option("grant-id", f->id, "gnt_...")->required();
-  cmd->add_option("--reason", f->reason, "Why")->required();
+  AddRevokeCommand(access, exit_code, f);
   cmd = Sub(access, exit_code, "show", "One request (acr_...) or grant (gnt_...)", false, f, Show);
   cmd->add_option("id", f->id, "acr_... or gnt_...")->required();
   cmd = Sub(access, exit_code, "list", "Requests", false, f, List);
@@ -418,6 +388,10 @@ void AddAccessCommands(CLI::App& app, int* exit_code) {
           [](server::Instance& in, const AccessFlags& g) { return GovernanceWrite(in, g, false); });
   AddGovernanceFlags(cmd, *f);
   Sub(governance, exit_code, "list", "Every governed resource", false, f, GovernanceList);
+
+  AddRequestCommand(&app, exit_code, f);
+  AddApproveCommand(&app, exit_code, f);
+  AddRevokeCommand(&app, exit_code, f);
 }
 
 }  // namespace custos::cli

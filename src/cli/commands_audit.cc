@@ -15,10 +15,13 @@
 #include "cli/instance_flags.h"
 #include "cli/output.h"
 #include "cli/unseal_input.h"
+#include "server/json_views.h"
 #include "storage/rocksdb_kv.h"
 
 namespace custos::cli {
 namespace {
+
+using server::EventJson;
 
 struct AuditFlags {
   std::string dir;
@@ -65,28 +68,6 @@ Result<OpenLog> OpenAuditLog(const AuditFlags& f) {
   CUSTOS_ASSIGN_OR_RETURN(out.log,
                           audit::AuditLog::Open(out.dir->kv(), out.dir->keyring(), options));
   return out;
-}
-
-nlohmann::ordered_json EventJson(uint64_t index, const audit::AuditEvent& e) {
-  nlohmann::ordered_json j;
-  j["index"] = index;
-  j["time"] = common::FormatRfc3339(e.time);
-  j["request_id"] = e.request_id;
-  j["principal"] = e.principal_id;
-  j["action"] = e.action;
-  for (const auto& r : e.resources) j["resources"].push_back(r.type + "::" + r.id);
-  j["purpose"] = e.purpose;
-  j["environment"] = e.environment;
-  j["decision"] = e.decision == audit::Decision::kAllow ? "allow" : "deny";
-  j["determining_policies"] = e.determining_policies;
-  j["policy_set_version"] = e.policy_set_version;
-  j["rows_returned"] = e.rows_returned;
-  j["risk_score"] = e.risk_score;
-  j["outcome"] = e.outcome == audit::Outcome::kOk       ? "ok"
-                 : e.outcome == audit::Outcome::kDenied ? "denied"
-                                                        : "error";
-  if (!e.outcome_detail.empty()) j["outcome_detail"] = e.outcome_detail;
-  return j;
 }
 
 void PrintEvent(uint64_t index, const audit::AuditEvent& e, bool json) {

@@ -397,12 +397,15 @@ void AddFeatureCommands(CLI::App& app, int* exit_code) {
       app.add_subcommand("features", "Read features (online, aggregates) and enforce retention");
   features->require_subcommand(1);
   std::shared_ptr<ReadFlags> get;
-  cmd = AddInstanceSubcommand<ReadFlags>(features, exit_code, "get",
-                                         "Online features for entity keys (Feast's shape)", true,
-                                         get, RunGet);
-  cmd->add_option("features", get->features, "view:feature or view");
-  cmd->add_option("--entity", get->entities, "key=value[,key=value]; one entity row per flag");
-  AddReadFlags(cmd, *get);
+  // `custos get` is the same command at the top level.
+  for (CLI::App* parent : {features, &app}) {
+    cmd = AddInstanceSubcommand<ReadFlags>(parent, exit_code, "get",
+                                           "Online features for entity keys (Feast's shape)", true,
+                                           get, RunGet);
+    cmd->add_option("features", get->features, "view:feature or view");
+    cmd->add_option("--entity", get->entities, "key=value[,key=value]; one entity row per flag");
+    AddReadFlags(cmd, *get);
+  }
 
   std::shared_ptr<ReadFlags> aggregate;
   cmd = AddInstanceSubcommand<ReadFlags>(features, exit_code, "aggregate",

@@ -374,6 +374,11 @@ std::vector<FeatureDecision> FeatureStore::Decide(
 
 Result<uint64_t> FeatureStore::AuditRead(const ReadAuthorization& auth, std::string_view action,
                                          size_t rows, audit::AuthMethod method) {
+  return audit_.Append(ReadEvent(auth, action, rows, method));
+}
+
+audit::AuditEvent FeatureStore::ReadEvent(const ReadAuthorization& auth, std::string_view action,
+                                          size_t rows, audit::AuthMethod method) const {
   audit::AuditEvent event;
   event.time = clock_.Now();
   event.principal_id = auth.context.principal.ToString();
@@ -401,7 +406,7 @@ Result<uint64_t> FeatureStore::AuditRead(const ReadAuthorization& auth, std::str
   event.outcome = any ? audit::Outcome::kOk : audit::Outcome::kDenied;
   event.rows_returned = rows;
   event.risk_score = static_cast<uint32_t>(std::clamp<int64_t>(auth.context.risk, 0, 1000));
-  return audit_.Append(event);
+  return event;
 }
 
 Result<OnlineResponse> FeatureStore::GetOnlineFeatures(const ReadAuthorization& auth,

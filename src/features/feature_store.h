@@ -178,6 +178,10 @@ class FeatureStore {
   // the determining policies; fail closed: no event, no data.
   Result<uint64_t> AuditRead(const ReadAuthorization& auth, std::string_view action, size_t rows,
                              audit::AuthMethod method);
+  // The event AuditRead appends, for callers that append it themselves (the server appends
+  // asynchronously, so a transport thread never waits for the group commit).
+  audit::AuditEvent ReadEvent(const ReadAuthorization& auth, std::string_view action, size_t rows,
+                              audit::AuthMethod method) const;
 
   // Online retrieval. InvalidArgument for a missing join key, a key of the wrong type, or
   // more rows than max_online_rows.
