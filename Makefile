@@ -37,7 +37,7 @@ unit: build
 	cd $(BUILD) && ctest --output-on-failure -j$(JOBS) -L $(LABEL)
 
 # libFuzzer targets (clang); each runs FUZZ_SECONDS seconds.
-FUZZ_SECONDS ?= 45
+FUZZ_SECONDS ?= 30
 fuzz: deps
 	bash scripts/run-fuzzers.sh $(FUZZ_SECONDS)
 

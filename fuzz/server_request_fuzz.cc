@@ -35,6 +35,10 @@ class OneAnswer : public server::Responder {
     answer.set_value(std::move(header));
     return std::make_shared<DiscardStream>();
   }
+  bool RunOnConnection(std::function<void()> task) override {
+    task();
+    return true;
+  }
   std::promise<server::HttpResponse> answer;
 };
 

@@ -41,13 +41,9 @@ die() {
   exit 1
 }
 
-# PostgreSQL from the Debian packages: /usr/lib/postgresql/<version>/bin, newest version.
-# (Not whatever initdb is first on PATH: on some machines /usr/local/bin holds wrappers.)
-pg_bin="$(printf '%s\n' /usr/lib/postgresql/*/bin | sort -V | tail -1)"
-if [[ -z "${pg_bin}" || ! -x "${pg_bin}/initdb" || ! -x "${pg_bin}/pg_ctl" ]]; then
-  die "no initdb/pg_ctl under /usr/lib/postgresql/*/bin; install the Debian package" \
-      "'postgresql' (scripts/install-deps.sh does)"
-fi
+# shellcheck source=scripts/lib-pg.sh
+source "${root}/scripts/lib-pg.sh"
+pg_find_binaries || exit 1
 
 # --- build ----------------------------------------------------------------------------
 if [[ ! -f "${build}/CMakeCache.txt" ]]; then
@@ -106,54 +102,10 @@ if [[ "${quick}" == "1" ]]; then
 fi
 
 # --- PostgreSQL -----------------------------------------------------------------------
-pg_tmp="$(mktemp -d "${tmp_root}/custos-bench-pg-XXXXXX")"
-run_as=()
-if [[ "$(id -u)" == "0" ]]; then
-  # The postgres server refuses to run as root.
-  pg_user=postgres
-  getent passwd postgres >/dev/null || pg_user=nobody
-  chown "${pg_user}" "${pg_tmp}"
-  run_as=(runuser -u "${pg_user}" --)
-  if ! "${run_as[@]}" test -w "${pg_tmp}"; then
-    rm -rf "${pg_tmp}"
-    die "user ${pg_user} cannot write to ${pg_tmp}; set TMPDIR to a folder it can reach" \
-        "(e.g. TMPDIR=/tmp)"
-  fi
-fi
-pg_running=0
-stop_postgres() {
-  if [[ "${pg_running}" == "1" ]]; then
-    "${run_as[@]}" "${pg_bin}/pg_ctl" -D "${pg_tmp}/data" -m fast -w stop >/dev/null 2>&1 || true
-    pg_running=0
-  fi
-  if [[ -f "${pg_tmp}/server.log" ]]; then cp "${pg_tmp}/server.log" "${out}/postgres-server.log"; fi
-}
-# shellcheck disable=SC2317  # called from the EXIT trap
-cleanup() {
-  stop_postgres
-  rm -rf "${pg_tmp}"
-}
-trap cleanup EXIT
+pg_start "${tmp_root}" "${out}" || exit 1
+trap pg_cleanup EXIT
 trap 'exit 130' INT TERM HUP
-
-port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
-pg_version="$("${pg_bin}/postgres" --version)"
-echo "== ${pg_version}: initdb into ${pg_tmp}/data, listening on 127.0.0.1:${port}" \
-     "${run_as[*]:+(as ${pg_user})}"
-if ! "${run_as[@]}" "${pg_bin}/initdb" -D "${pg_tmp}/data" -U postgres --auth=trust \
-    --encoding=UTF8 --locale=C >"${out}/initdb.log" 2>&1; then
-  cat "${out}/initdb.log" >&2
-  die "initdb failed (log above, also in ${out}/initdb.log)"
-fi
-pg_options="-c listen_addresses=127.0.0.1 -c port=${port} -c unix_socket_directories=${pg_tmp}"
-pg_options+=" -c fsync=on -c synchronous_commit=on"
-if ! "${run_as[@]}" "${pg_bin}/pg_ctl" -D "${pg_tmp}/data" -l "${pg_tmp}/server.log" -w -t 60 \
-    -o "${pg_options}" start >"${out}/pg_ctl-start.log" 2>&1; then
-  cat "${out}/pg_ctl-start.log" "${pg_tmp}/server.log" >&2 || true
-  die "PostgreSQL did not start (logs above)"
-fi
-pg_running=1
-conninfo="host=127.0.0.1 port=${port} user=postgres dbname=postgres"
+conninfo="${pg_conninfo}"
 
 peer="${build}/bench/custos_audit_pg_peer"
 for clients in 1 8; do
@@ -178,7 +130,7 @@ PYTHON
   done
 done
 # The server is idle from here on; stopping it keeps custos's run free of its background work.
-stop_postgres
+pg_stop
 
 # --- custos ---------------------------------------------------------------------------
 echo "== custos_bench_audit BM_DurableAppend8Producers/fsync:1/window:256 (${reps} repetition(s))"

@@ -270,6 +270,28 @@ print(f\"   {sys.argv[2]} run {sys.argv[3]}: {d['rps']:,.0f} req/s, p50 {d['p50_
 online=(--path /v1/features/online --method POST --bodies-file "$work/bodies.jsonl")
 mtls=("${online[@]}" --port "$mtls_port" --cert "$work/scorer.pem" --key "$work/scorer.key")
 bearer=("${online[@]}" --port "$tls_port" --header "Authorization: Bearer $(cat "$work/dana.token")")
+# CUSTOS_BENCH_PROFILE=FILE: one mTLS closed-loop run under `perf record -g` of the server
+# (call graphs in FILE, for `perf report -i FILE`), then stop: for finding where time goes.
+if [ -n "${CUSTOS_BENCH_PROFILE:-}" ]; then
+  # CUSTOS_BENCH_PERF_ARGS: the call-graph mode (default -g; "--call-graph dwarf" sees through
+  # code built without frame pointers, at a much larger file).
+  read -r -a perf_args <<<"${CUSTOS_BENCH_PERF_ARGS:--g}"
+  perf record "${perf_args[@]}" -o "$CUSTOS_BENCH_PROFILE" -p "$server_pid" >"$work/perf.log" 2>&1 &
+  perf_pid=$!
+  sleep 1
+  run_case mtls-profiled 1 "${mtls[@]}"
+  kill -INT "$perf_pid"
+  wait "$perf_pid" || true
+  ticks=$(cat "$work/runs/mtls-profiled-1.server_ticks")
+  /usr/bin/python3 -c "
+import json, sys
+d = json.load(open(sys.argv[1]))
+n = d['requests'] + d['warmup_requests']
+print(f'   server CPU per request: {int(sys.argv[2]) * 1e4 / max(1, n):.1f} us')" \
+    "$work/runs/mtls-profiled-1.json" "$ticks" || true
+  echo "== profile in $CUSTOS_BENCH_PROFILE: perf report -i $CUSTOS_BENCH_PROFILE --no-children"
+  exit "$failed"
+fi
 echo "== custos: $connections connections, 1 load-generator thread, $runs x $duration after" \
   "$warmup warm-up each"
 # The transport alone (TLS, HTTP, routing; no authentication, policy, audit or data): the

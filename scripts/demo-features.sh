@@ -86,6 +86,15 @@ run access approve "$rid" "${u[@]}" --as User::olivia
 run features get customer_transactions:txn_count_7d --entity customer_id=1001 "${u[@]}" \
   --as User::ivan --purpose fraud-model
 
+say "Lineage, captured as it happened: the training set's inputs, what the source feeds, who read them"
+ts_sha=$(python3 -c "import json,sys;print(json.load(open(sys.argv[1]))['output_sha256'])" \
+  "$work/train.csv.manifest.json")
+src_sha=$(sha256sum "$work/txns.csv" | cut -d' ' -f1)
+run lineage upstream "training_set:fraud-model@sha256:$ts_sha" "${u[@]}"
+run lineage impact "source:file://$work/txns.csv@sha256:$src_sha" "${u[@]}"
+run lineage accesses "training_set:fraud-model@sha256:$ts_sha" "${u[@]}"
+run lineage verify "${u[@]}"
+
 say "Who read what, and the log verifies"
 run audit query "${u[@]}" --action features.online.read | tail -6
 run audit verify --dir "$d" | tail -3

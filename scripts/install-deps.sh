@@ -10,7 +10,7 @@ packages=(
   # libraries
   libssl-dev openssl libsodium-dev librocksdb-dev libgfshare-dev
   nlohmann-json3-dev libcli11-dev libyaml-cpp-dev libspdlog-dev
-  libp11-kit-dev libboost-dev libpq-dev
+  libp11-kit-dev libboost-dev libpq-dev libjemalloc-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev softhsm2 python3 postgresql python3-pandas
   libhiredis-dev redis-server curl

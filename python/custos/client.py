@@ -175,6 +175,7 @@ class Client:
         self.last_receipt: Optional[int] = None
         self.last_request_id: Optional[str] = None
         self.last_manifest: Optional[Dict[str, Any]] = None
+        self.last_lineage: Optional[Dict[str, Any]] = None
         self._lock = threading.RLock()
         self._conn: Optional[http.client.HTTPConnection] = None
         self._conn_used_at = 0.0
@@ -488,8 +489,11 @@ class Client:
                                             "manifest line, which must be last")
                     if not isinstance(item, dict):
                         raise ProtocolError(f"POST {path}: line {line_no} is not a JSON object")
-                    if len(item) == 1 and isinstance(item.get("manifest"), dict):
+                    if (isinstance(item.get("manifest"), dict)
+                            and set(item) <= {"manifest", "lineage"}):
                         manifest = item["manifest"]
+                        # The training set's node in custos's lineage graph, when recorded.
+                        self.last_lineage = item.get("lineage")
                         continue
                     problem = item.get("problem") or item.get("error")
                     if len(item) == 1 and isinstance(problem, dict):

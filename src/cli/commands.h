@@ -17,6 +17,7 @@ void AddIdentityCommands(CLI::App& app, int* exit_code);
 void AddAccessCommands(CLI::App& app, int* exit_code);
 void AddCatalogCommands(CLI::App& app, int* exit_code);
 void AddFeatureCommands(CLI::App& app, int* exit_code);
+void AddLineageCommands(CLI::App& app, int* exit_code);
 void AddServerCommand(CLI::App& app, int* exit_code);
 
 }  // namespace custos::cli

@@ -10,6 +10,7 @@
 #include "cli/commands.h"
 #include "cli/instance_flags.h"
 #include "cli/output.h"
+#include "lineage/capture.h"
 
 namespace custos::cli {
 namespace {
@@ -60,6 +61,10 @@ int RunApply(const CatalogFlags& f) {
     CUSTOS_ASSIGN_OR_RETURN(catalog::ApplyResult result, in.catalog().Apply(plan, actor));
     std::cout << "Published catalog generation " << result.generation << " (" << result.changed
               << " changes), audit entry " << result.audit_index << ".\n";
+    auto lineage_index = lineage::CaptureApply(in.lineage(), plan, actor.ToString());
+    if (!lineage_index.ok()) {
+      return lineage_index.status().WithContext("published, but its lineage was not recorded");
+    }
     return Status::Ok();
   });
 }

@@ -11,6 +11,7 @@
 #include "cli/output.h"
 #include "features/postgres_source.h"
 #include "features/source_ingest.h"
+#include "lineage/capture.h"
 
 namespace custos::cli {
 namespace {
@@ -41,6 +42,7 @@ struct ReadFlags {
   std::string out;
   std::string manifest;
   std::string format;
+  std::string name;  // the training set's name in lineage
   bool created_before_ts = false;
 };
 
@@ -111,6 +113,12 @@ Status RunIngest(server::Instance& in, const IngestFlags& f) {
   CUSTOS_ASSIGN_OR_RETURN(features::SourceIngestReport report,
                           features::IngestFromSource(in.features(), f.view, options, by,
                                                      common::ToUnixMicros(in.clock().Now())));
+  auto lineage_index = lineage::CaptureIngest(in.lineage(), report, by.ToString());
+  if (!lineage_index.ok()) {
+    return lineage_index.status().WithContext("ingested (audit entry " +
+                                              std::to_string(report.outcome.audit_index) +
+                                              "), but its lineage was not recorded");
+  }
   if (f.instance.json) {
     nlohmann::ordered_json j;
     j["view"] = report.outcome.view;
@@ -121,6 +129,7 @@ Status RunIngest(server::Instance& in, const IngestFlags& f) {
     j["rows_rejected"] = report.rejected;
     j["online_rows"] = report.outcome.online_rows;
     j["audit_index"] = report.outcome.audit_index;
+    j["lineage_audit_index"] = *lineage_index;
     nlohmann::ordered_json rejects = nlohmann::ordered_json::array();
     for (const auto& r : report.rejects) {
       rejects.push_back({{"row", r.row}, {"where", r.where}, {"message", r.message}});
@@ -135,7 +144,8 @@ Status RunIngest(server::Instance& in, const IngestFlags& f) {
   }
   std::cout << "Ingested " << report.outcome.rows << " rows into " << report.outcome.view << " v"
             << report.outcome.version << " (offline history; " << report.outcome.online_rows
-            << " online rows updated), audit entry " << report.outcome.audit_index << ".\n";
+            << " online rows updated), audit entry " << report.outcome.audit_index
+            << "; lineage recorded (audit entry " << *lineage_index << ").\n";
   return Status::Ok();
 }
 
@@ -349,6 +359,10 @@ Status RunTrainingSet(server::Instance& in, const ReadFlags& f) {
     std::filesystem::rename(tmp, path, ec);
     if (ec) return UnavailableError("cannot rename " + tmp + " to " + path + ": " + ec.message());
   }
+  auto captured = lineage::CaptureTrainingSet(in.lineage(), output.manifest, f.name, f.out);
+  if (!captured.ok()) {
+    return captured.status().WithContext("wrote " + f.out + ", but its lineage was not recorded");
+  }
   if (f.instance.json) {
     std::cout << output.manifest.ToJson() << "\n";
     return Status::Ok();
@@ -358,7 +372,8 @@ Status RunTrainingSet(server::Instance& in, const ReadFlags& f) {
   for (const auto& [feature, mode] : output.manifest.feature_modes) {
     std::cout << "  " << feature << ": " << mode << "\n";
   }
-  std::cout << "audit entry " << audit_index << "\n";
+  std::cout << "audit entry " << audit_index << "; lineage: " << captured->node_id
+            << " (audit entry " << captured->audit_index << ")\n";
   return Status::Ok();
 }
 
@@ -433,6 +448,8 @@ void AddFeatureCommands(CLI::App& app, int* exit_code) {
   cmd->add_option("--out", training->out, "Output file (.csv or .jsonl)");
   cmd->add_option("--manifest", training->manifest, "Manifest file (default <out>.manifest.json)");
   cmd->add_option("--format", training->format, "csv or jsonl (default: by --out's extension)");
+  cmd->add_option("--name", training->name,
+                  "The training set's name in lineage (default: the purpose)");
   cmd->add_flag("--created-before-ts", training->created_before_ts,
                 "Only rows created at or before each entity timestamp");
   AddReadFlags(cmd, *training);

@@ -35,6 +35,9 @@ struct ServerFlags {
   int header_timeout_ms = 10000;
   std::string ready_file;
   std::string ca_out;
+  std::string lineage_emit;
+  std::string lineage_emit_ca;
+  std::string lineage_emit_token_file;
 };
 
 // "127.0.0.1:8443", "[::1]:8443" -> address and port.
@@ -104,6 +107,15 @@ int RunServer(const ServerFlags& f) {
   if (!dir.ok()) return Fail(dir.status());
   server::InstanceOptions instance_options;
   instance_options.expiry_interval = std::chrono::seconds(1);
+  instance_options.lineage_emit = f.lineage_emit;
+  instance_options.lineage_emit_ca_file = f.lineage_emit_ca;
+  if (!f.lineage_emit_token_file.empty()) {
+    std::ifstream token_file(f.lineage_emit_token_file);
+    if (!std::getline(token_file, instance_options.lineage_emit_token)) {
+      return Fail(InvalidArgumentError("--lineage-emit-token-file " + f.lineage_emit_token_file +
+                                       ": cannot read a token from its first line"));
+    }
+  }
   auto opened = server::Instance::Open(std::move(*dir), std::move(instance_options));
   if (!opened.ok()) return Fail(opened.status());
   server::Instance& in = **opened;
@@ -227,6 +239,13 @@ void AddServerCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("--ready-file", f->ready_file,
                   "Write the listeners' URLs and ports (JSON) here once serving");
   cmd->add_option("--ca-out", f->ca_out, "Write the CA certificate (PEM) clients must trust");
+  cmd->add_option("--lineage-emit", f->lineage_emit,
+                  "Emit custos's own lineage as OpenLineage: file:/path.jsonl or "
+                  "http(s)://host[:port] (Marquez's POST /api/v1/lineage)");
+  cmd->add_option("--lineage-emit-ca", f->lineage_emit_ca,
+                  "CA file to trust for an https --lineage-emit endpoint");
+  cmd->add_option("--lineage-emit-token-file", f->lineage_emit_token_file,
+                  "Bearer token for the --lineage-emit endpoint (first line of the file)");
   cmd->callback([f, exit_code] { *exit_code = RunServer(*f); });
 }
 

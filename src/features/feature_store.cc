@@ -3,9 +3,9 @@
 
 #include <algorithm>
 #include <charconv>
-#include <nlohmann/json.hpp>
 #include <set>
 
+#include "common/json_writer.h"
 #include "features/masking.h"
 
 namespace custos::features {
@@ -47,34 +47,37 @@ std::string JoinNames(const std::vector<std::string>& names) {
   return out;
 }
 
-nlohmann::ordered_json ScalarJson(const catalog::Scalar& s) {
-  return std::visit(
-      [](const auto& v) -> nlohmann::ordered_json {
+void WriteScalarJson(common::JsonWriter& w, const catalog::Scalar& s) {
+  std::visit(
+      [&w](const auto& v) {
         using T = std::decay_t<decltype(v)>;
         if constexpr (std::is_same_v<T, catalog::Timestamp>) {
-          return catalog::FormatTimestamp(v);
+          w.String(catalog::FormatTimestamp(v));
         } else if constexpr (std::is_same_v<T, double>) {
-          if (!std::isfinite(v)) return nullptr;
-          return v;
+          w.Double(v);  // null when not finite
+        } else if constexpr (std::is_same_v<T, std::string>) {
+          w.String(v);
+        } else if constexpr (std::is_same_v<T, bool>) {
+          w.Bool(v);
         } else {
-          return v;
+          w.Int(v);
         }
       },
       s);
 }
 
-nlohmann::ordered_json ValueJson(const catalog::Value& value) {
-  return std::visit(
-      [](const auto& v) -> nlohmann::ordered_json {
+void WriteValueJson(common::JsonWriter& w, const catalog::Value& value) {
+  std::visit(
+      [&w](const auto& v) {
         using T = std::decay_t<decltype(v)>;
         if constexpr (std::is_same_v<T, std::monostate>) {
-          return nullptr;
+          w.Null();
         } else if constexpr (std::is_same_v<T, std::vector<catalog::Scalar>>) {
-          nlohmann::ordered_json list = nlohmann::ordered_json::array();
-          for (const catalog::Scalar& s : v) list.push_back(ScalarJson(s));
-          return list;
+          w.BeginArray();
+          for (const catalog::Scalar& s : v) WriteScalarJson(w, s);
+          w.EndArray();
         } else {
-          return ScalarJson(catalog::Scalar(v));
+          WriteScalarJson(w, catalog::Scalar(v));
         }
       },
       value);
@@ -107,30 +110,49 @@ size_t ReadAuthorization::allowed_features() const {
 }
 
 std::string OnlineResponse::ToJson() const {
-  nlohmann::ordered_json j;
-  j["metadata"]["feature_names"] = feature_names;
-  nlohmann::ordered_json results_json = nlohmann::ordered_json::array();
+  // Written straight to text: a nlohmann tree of a 10-feature answer cost more than the
+  // read and decryption behind it (issue 7's benchmark).
+  std::string out;
+  out.reserve(128 + feature_names.size() * 96);
+  common::JsonWriter w(out);
+  w.BeginObject();
+  w.Key("metadata");
+  w.BeginObject();
+  w.Key("feature_names");
+  w.BeginArray();
+  for (const std::string& name : feature_names) w.String(name);
+  w.EndArray();
+  w.EndObject();
+  w.Key("results");
+  w.BeginArray();
   for (size_t c = 0; c < results.size(); ++c) {
     const OnlineColumn& column = results[c];
-    nlohmann::ordered_json values = nlohmann::ordered_json::array();
-    nlohmann::ordered_json statuses = nlohmann::ordered_json::array();
-    nlohmann::ordered_json times = nlohmann::ordered_json::array();
-    for (size_t r = 0; r < column.values.size(); ++r) {
-      values.push_back(ValueJson(column.values[r]));
-      statuses.push_back(std::string(FeatureStatusName(column.statuses[r])));
-      times.push_back(column.event_ts[r] == 0
-                          ? nlohmann::ordered_json(nullptr)
-                          : nlohmann::ordered_json(catalog::FormatTimestamp({column.event_ts[r]})));
+    w.BeginObject();
+    w.Key("values");
+    w.BeginArray();
+    for (const catalog::Value& value : column.values) WriteValueJson(w, value);
+    w.EndArray();
+    w.Key("statuses");
+    w.BeginArray();
+    for (FeatureStatus status : column.statuses) w.String(FeatureStatusName(status));
+    w.EndArray();
+    w.Key("event_timestamps");
+    w.BeginArray();
+    for (int64_t ts : column.event_ts) {
+      if (ts == 0) {
+        w.Null();
+      } else {
+        w.String(catalog::FormatTimestamp({ts}));
+      }
     }
-    nlohmann::ordered_json result;
-    result["values"] = std::move(values);
-    result["statuses"] = std::move(statuses);
-    result["event_timestamps"] = std::move(times);
-    result["access_mode"] = std::string(AccessModeName(modes[c]));
-    results_json.push_back(std::move(result));
+    w.EndArray();
+    w.Key("access_mode");
+    w.String(AccessModeName(modes[c]));
+    w.EndObject();
   }
-  j["results"] = std::move(results_json);
-  return j.dump();
+  w.EndArray();
+  w.EndObject();
+  return out;
 }
 
 FeatureStore::FeatureStore(storage::Kv& kv, crypto::Keyring& keyring, audit::AuditLog& audit,

@@ -6,12 +6,14 @@
 #include <nlohmann/json.hpp>
 
 #include "common/bytes.h"
+#include "common/json_writer.h"
 #include "crypto/hash.h"
 
 namespace custos::features {
 namespace {
 
 using catalog::ScalarType;
+using common::AppendJsonString;
 
 void AppendInt(std::string& out, int64_t v) {
   char buf[24];
@@ -26,40 +28,6 @@ bool AppendDouble(std::string& out, double v) {
   auto r = std::to_chars(buf, buf + sizeof(buf), v);
   out.append(buf, r.ptr);
   return true;
-}
-
-void AppendJsonString(std::string& out, std::string_view s) {
-  out.push_back('"');
-  for (char ch : s) {
-    auto c = static_cast<unsigned char>(ch);
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (c < 0x20) {
-          static constexpr char kHex[] = "0123456789abcdef";
-          out += "\\u00";
-          out.push_back(kHex[c >> 4]);
-          out.push_back(kHex[c & 15]);
-        } else {
-          out.push_back(ch);
-        }
-    }
-  }
-  out.push_back('"');
 }
 
 void AppendCsvField(std::string& out, std::string_view s) {

@@ -81,6 +81,7 @@ void Api::AddRoutes() {
   AddFeatureRoutes(router_, *this);
   AddAccessRoutes(router_, *this);
   AddAuditRoutes(router_, *this);
+  AddLineageRoutes(router_, *this);
 }
 
 size_t Api::RouteIndex(const Route* route) const {
@@ -149,7 +150,7 @@ void Api::Dispatch(HttpRequest request, const PeerInfo& peer,
                                     "; send one JSON object"),
                     true);
       }
-      if (!ctx->body.is_object()) {
+      if (!ctx->body.is_object() && !(ctx->route->json_array_ok && ctx->body.is_array())) {
         return Fail(ctx,
                     MakeProblem(http::status::bad_request, "malformed-json",
                                 "request body: expected a JSON object, got " +
@@ -183,8 +184,8 @@ void Api::Continue(const std::shared_ptr<RequestContext>& ctx) {
     return;
   }
   audit_.Run(ctx, [this, ctx](Result<uint64_t> index) {
-    // On the log's writer thread: hand over at once.
-    Post([this, ctx, index = std::move(index)] {
+    // On the log's thread, which must not wait: hand over at once.
+    RunAfterAudit(*ctx, [this, ctx, index = std::move(index)] {
       if (!index.ok()) {
         return Fail(ctx,
                     MakeProblem(http::status::service_unavailable, "audit-unavailable",
@@ -197,6 +198,14 @@ void Api::Continue(const std::shared_ptr<RequestContext>& ctx) {
       RunHandler(ctx);
     });
   });
+}
+
+void Api::RunAfterAudit(const RequestContext& ctx, std::function<void()> task) {
+  // A short handler runs on its connection's own thread: the answer then leaves without
+  // another hop (the worker pool would cost a wake-up and a post back per request).
+  if (ctx.route != nullptr && ctx.route->on_worker) return Post(std::move(task));
+  // False: the client has gone, so there is no one to answer.
+  (void)ctx.responder->RunOnConnection(std::move(task));
 }
 
 void Api::RunHandler(const std::shared_ptr<RequestContext>& ctx) {
@@ -252,8 +261,9 @@ void Api::Fail(const std::shared_ptr<RequestContext>& ctx, Problem problem, bool
   const std::string reason =
       std::to_string(static_cast<int>(problem.status)) + " " + problem.slug + ": " + problem.detail;
   instance_.audit().AppendAsync(
-      audit_.RefusalEvent(*ctx, reason), [this, send](Result<uint64_t> index) {
-        Post([send, index = std::move(index)] {
+      audit_.RefusalEvent(*ctx, reason), [this, ctx, send](Result<uint64_t> index) {
+        // A refusal's answer is short work: on the connection's thread.
+        (void)ctx->responder->RunOnConnection([send, index = std::move(index)] {
           // A refusal carries no data: answer it even when the
           // log cannot record it.
           send(index.ok() ? std::optional<uint64_t>(*index) : std::nullopt);
@@ -310,6 +320,22 @@ Result<std::vector<std::string>> StringList(const nlohmann::json& body, const ch
                                 "\" must list at least one item");
   }
   return out;
+}
+
+Result<uint64_t> ParseWholeNumber(std::string_view text, std::string_view what) {
+  uint64_t value = 0;
+  if (text.empty() || text.size() > 20) {
+    return InvalidArgumentError(std::string(what) + " must be a whole number, got '" +
+                                std::string(text.substr(0, 40)) + "'");
+  }
+  for (char c : text) {
+    if (c < '0' || c > '9' || value > (UINT64_MAX - 9) / 10) {
+      return InvalidArgumentError(std::string(what) + " must be a whole number, got '" +
+                                  std::string(text) + "'");
+    }
+    value = value * 10 + static_cast<uint64_t>(c - '0');
+  }
+  return value;
 }
 
 }  // namespace custos::server

@@ -3,8 +3,9 @@
 // problem+json. Every audited answer carries its receipt (Custos-Audit-Index) and every
 // answer its request id (Custos-Request-Id). Refusals, including the transport's
 // (oversized, slow or malformed requests), are audited too.
-// Thread-safety: Dispatch and Refuse are called concurrently from transport threads; the
-// audit callback and handlers run on the Api's worker pool.
+// Thread-safety: Dispatch and Refuse are called concurrently from transport threads;
+// handlers of routes that may block run on the Api's worker pool, the others (online
+// reads, refusals) on the request's connection thread.
 #pragma once
 
 #include <atomic>
@@ -59,6 +60,9 @@ class Api {
  private:
   void AddRoutes();
   void Continue(const std::shared_ptr<RequestContext>& ctx);
+  // Runs `task` (the handler, once the request is on the log) on the worker pool or, for
+  // a route that does not block, on the request's connection thread.
+  void RunAfterAudit(const RequestContext& ctx, std::function<void()> task);
   void RunHandler(const std::shared_ptr<RequestContext>& ctx);
   void Fail(const std::shared_ptr<RequestContext>& ctx, Problem problem, bool audit);
   void Answer(const std::shared_ptr<RequestContext>& ctx, HttpResponse response,
@@ -85,10 +89,13 @@ void AddCatalogRoutes(Router& router, Api& api);
 void AddFeatureRoutes(Router& router, Api& api);
 void AddAccessRoutes(Router& router, Api& api);
 void AddAuditRoutes(Router& router, Api& api);
+void AddLineageRoutes(Router& router, Api& api);
 
 // JSON body field helpers for handlers: InvalidArgument naming the field and what it must be.
 Result<std::string> RequiredString(const nlohmann::json& body, const char* field);
 Result<std::vector<std::string>> StringList(const nlohmann::json& body, const char* field,
                                             bool required);
+// A path or query value that must be a whole number: InvalidArgument naming `what`.
+Result<uint64_t> ParseWholeNumber(std::string_view text, std::string_view what);
 
 }  // namespace custos::server

@@ -409,6 +409,10 @@ class ConnectionResponder final : public Responder {
     Post(std::move(response));
   }
 
+  bool RunOnConnection(std::function<void()> task) override {
+    return PostTo(connection_, *gate_, [task = std::move(task)](Connection&) { task(); });
+  }
+
   std::shared_ptr<ResponseStream> OpenStream(HttpResponse header) override {
     auto link = std::make_shared<StreamLink>();
     auto stream = std::make_shared<ConnectionStream>(connection_, gate_, answer_id_, link);

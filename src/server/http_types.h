@@ -52,6 +52,10 @@ class Responder {
   // Sends `header` (its body ignored) with chunked encoding and returns the stream of
   // the body. Must not be called on a transport thread (Write blocks).
   virtual std::shared_ptr<ResponseStream> OpenStream(HttpResponse header) = 0;
+  // Runs `task` on the transport thread that owns the connection, where a following Send
+  // goes out without another thread hop. For short, non-blocking work only (a handler
+  // that reads a few keys). False, and `task` dropped, when the connection is gone.
+  virtual bool RunOnConnection(std::function<void()> task) = 0;
 };
 
 // Called by the transport for every well-formed request, on a transport thread. It must

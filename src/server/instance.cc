@@ -61,6 +61,30 @@ Result<std::unique_ptr<Instance>> Instance::Open(std::unique_ptr<storage::DataDi
       in->features_,
       features::FeatureStore::Open(kv, keyring, *in->audit_, *in->catalog_, *in->directory_,
                                    *in->clock_, std::move(options.features)));
+  CUSTOS_ASSIGN_OR_RETURN(in->lineage_store_, lineage::LineageStore::Open(kv, keyring));
+  lineage::LineageServiceOptions lineage_options;
+  if (!options.lineage_emit.empty()) {
+    lineage::HttpSinkOptions http;
+    http.ca_file = options.lineage_emit_ca_file;
+    http.bearer_token = options.lineage_emit_token;
+    CUSTOS_ASSIGN_OR_RETURN(std::unique_ptr<lineage::EventSink> sink,
+                            lineage::OpenEventSink(options.lineage_emit, {}, http));
+    in->lineage_emitter_ = std::make_unique<lineage::OpenLineageEmitter>(std::move(sink));
+    // Only custos's own records go out: events that came in as OpenLineage are the
+    // sender's to publish.
+    lineage_options.on_recorded =
+        [emitter = in->lineage_emitter_.get()](const lineage::LineageRecord& record) {
+          if (record.origin.starts_with("custos:")) emitter->Emit(record);
+        };
+  }
+  in->lineage_ = std::make_unique<lineage::LineageService>(*in->lineage_store_, *in->audit_,
+                                                           *in->clock_, std::move(lineage_options));
+  CUSTOS_ASSIGN_OR_RETURN(lineage::OpenLineageValidator validator,
+                          lineage::OpenLineageValidator::Create());
+  in->openlineage_validator_ =
+      std::make_unique<lineage::OpenLineageValidator>(std::move(validator));
+  in->openlineage_ =
+      std::make_unique<lineage::OpenLineageIngest>(*in->lineage_, *in->openlineage_validator_);
   if (options.expiry_interval.count() > 0) {
     in->expiry_thread_ = std::thread(
         [raw = in.get(), interval = options.expiry_interval] { raw->ExpiryLoop(interval); });
@@ -90,6 +114,11 @@ Instance::~Instance() {
     expiry_thread_.join();
   }
   // Services append to the log: drop them first, then drain and close the log.
+  openlineage_.reset();
+  openlineage_validator_.reset();
+  lineage_.reset();
+  lineage_store_.reset();
+  lineage_emitter_.reset();  // sends what is queued (bounded wait)
   features_.reset();
   catalog_.reset();
   access_.reset();

@@ -1,7 +1,7 @@
 // Instance: every service of one data directory, opened in dependency order and closed in
 // reverse: the audit log (and its salt), the policy store, the identity directory, API
 // keys, MFA, tokens, the CA, the catalog's governance registry, the access workflow, the
-// catalog store and the feature store.
+// catalog store, the feature store and lineage (graph, service, OpenLineage ingest).
 // The CLI's embedded mode and the HTTPS server both run on an Instance, so they see the
 // same state and make the same audit events.
 //
@@ -32,6 +32,11 @@
 #include "identity/identity_audit.h"
 #include "identity/mfa.h"
 #include "identity/token_service.h"
+#include "lineage/lineage_service.h"
+#include "lineage/lineage_store.h"
+#include "lineage/openlineage_emit.h"
+#include "lineage/openlineage_ingest.h"
+#include "lineage/openlineage_schema.h"
 #include "policy/policy_store.h"
 #include "storage/data_dir.h"
 
@@ -50,6 +55,11 @@ struct InstanceOptions {
   identity::TokenServiceOptions tokens;
   access::AccessOptions access;
   features::FeatureStoreOptions features;
+  // Where custos emits its own lineage as OpenLineage RunEvents: "file:/path/events.jsonl"
+  // or "http(s)://host[:port][/base]" (Marquez's POST /api/v1/lineage). Empty: nowhere.
+  std::string lineage_emit;
+  std::string lineage_emit_ca_file;  // https: trust this CA file (default: the system's)
+  std::string lineage_emit_token;    // http(s): sent as "Authorization: Bearer <token>"
   // How often a background thread ends grants and requests that are due (their policy
   // stops matching at expiry on its own; this records the state change and its audit
   // event). Zero: no thread; Open still ends what is due once.
@@ -76,6 +86,12 @@ class Instance {
   access::AccessService& access() { return *access_; }
   catalog::CatalogStore& catalog() { return *catalog_; }
   features::FeatureStore& features() { return *features_; }
+  lineage::LineageService& lineage() { return *lineage_; }
+  lineage::LineageStore& lineage_store() { return *lineage_store_; }
+  lineage::OpenLineageIngest& openlineage() { return *openlineage_; }
+  // The emitter of custos's own lineage, or nullptr when InstanceOptions::lineage_emit is
+  // empty.
+  lineage::OpenLineageEmitter* lineage_emitter() { return lineage_emitter_.get(); }
 
   // The CA made by `custos init`. NotFound (saying how to create one) when the data
   // directory has none.
@@ -109,6 +125,11 @@ class Instance {
   std::unique_ptr<access::AccessService> access_;
   std::unique_ptr<catalog::CatalogStore> catalog_;
   std::unique_ptr<features::FeatureStore> features_;
+  std::unique_ptr<lineage::OpenLineageEmitter> lineage_emitter_;
+  std::unique_ptr<lineage::LineageStore> lineage_store_;
+  std::unique_ptr<lineage::LineageService> lineage_;
+  std::unique_ptr<lineage::OpenLineageValidator> openlineage_validator_;
+  std::unique_ptr<lineage::OpenLineageIngest> openlineage_;
 
   std::mutex expiry_mu_;
   std::condition_variable expiry_cv_;

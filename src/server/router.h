@@ -48,10 +48,11 @@ struct Route {
   http::verb method = http::verb::get;
   std::string path;
   std::string summary;
-  bool authenticated = true;  // Authenticate + Guard + Authorize
-  bool audited = true;        // Audit (public, read-only routes are not)
-  bool json_body = false;     // requires Content-Type: application/json, parsed into ctx.body
-  bool on_worker = true;      // the handler may block (false: runs wherever audit answered)
+  bool authenticated = true;   // Authenticate + Guard + Authorize
+  bool audited = true;         // Audit (public, read-only routes are not)
+  bool json_body = false;      // requires Content-Type: application/json, parsed into ctx.body
+  bool json_array_ok = false;  // with json_body: an array (a batch) is accepted as well
+  bool on_worker = true;       // the handler may block (false: runs wherever audit answered)
   // The audit action of this route's events, allowed or refused (default "api.<id>"), so
   // one query finds every attempt at the same thing.
   std::string audit_action;

@@ -11,22 +11,6 @@
 namespace custos::server {
 namespace {
 
-Result<uint64_t> ParseIndex(std::string_view text, std::string_view what) {
-  uint64_t value = 0;
-  if (text.empty() || text.size() > 20) {
-    return InvalidArgumentError(std::string(what) + " must be a whole number, got '" +
-                                std::string(text.substr(0, 40)) + "'");
-  }
-  for (char c : text) {
-    if (c < '0' || c > '9' || value > (UINT64_MAX - 9) / 10) {
-      return InvalidArgumentError(std::string(what) + " must be a whole number, got '" +
-                                  std::string(text) + "'");
-    }
-    value = value * 10 + static_cast<uint64_t>(c - '0');
-  }
-  return value;
-}
-
 // `User::alice` and `User::"alice"` both name a principal.
 std::string QuotedPrincipal(std::string_view text) {
   const size_t sep = text.find("::");
@@ -60,7 +44,7 @@ Result<audit::EventQuery> QueryOf(const RequestContext& ctx) {
     }
   }
   if (auto v = ctx.QueryOr("limit", ""); !v.empty()) {
-    CUSTOS_ASSIGN_OR_RETURN(uint64_t limit, ParseIndex(v, "query parameter limit"));
+    CUSTOS_ASSIGN_OR_RETURN(uint64_t limit, ParseWholeNumber(v, "query parameter limit"));
     if (limit == 0 || limit > 1000) {
       return InvalidArgumentError("query parameter limit must be 1..1000");
     }
@@ -117,50 +101,50 @@ void AddAuditRoutes(Router& router, Api& api) {
                                              std::string(audit::kPublicKeyFileName)));
                 return Reply::Text(key.Vkey() + "\n");
               }});
-  router.Add({.id = "audit.proof",
-              .method = http::verb::get,
-              .path = "/v1/audit/proof/{index}",
-              .summary = "A receipt (C2SP tlog-proof) for one entry, with the entry's bytes",
-              .authenticated = false,
-              .audited = false,
-              .handler = [&in](RequestContext& ctx) -> Result<Reply> {
-                CUSTOS_ASSIGN_OR_RETURN(uint64_t index, ParseIndex(*ctx.Param("index"), "index"));
-                if (index >= in.audit().size()) {
-                  return NotFoundError("entry " + std::to_string(index) +
-                                       " is not in the log (it has " +
-                                       std::to_string(in.audit().size()) + " entries)");
-                }
-                CUSTOS_ASSIGN_OR_RETURN(audit::Receipt receipt, in.audit().ProveIndex(index));
-                CUSTOS_ASSIGN_OR_RETURN(common::Bytes entry, in.audit().ReadEntry(index));
-                nlohmann::ordered_json j;
-                j["index"] = index;
-                j["receipt"] = audit::FormatReceipt(receipt);
-                j["entry"] = common::Base64Encode(entry);
-                return Reply::Json(j.dump());
-              }});
-  router.Add({.id = "audit.consistency",
-              .method = http::verb::get,
-              .path = "/v1/audit/consistency",
-              .summary = "An RFC 9162 consistency proof between two tree sizes",
-              .authenticated = false,
-              .audited = false,
-              .handler = [&in](RequestContext& ctx) -> Result<Reply> {
-                CUSTOS_ASSIGN_OR_RETURN(
-                    uint64_t from, ParseIndex(ctx.QueryOr("from", ""), "query parameter from"));
-                CUSTOS_ASSIGN_OR_RETURN(uint64_t to,
-                                        ParseIndex(ctx.QueryOr("to", ""), "query parameter to"));
-                if (from == 0 || from > to || to > in.audit().size()) {
-                  return InvalidArgumentError(
-                      "need 0 < from <= to <= " + std::to_string(in.audit().size()) +
-                      " (the log's size)");
-                }
-                CUSTOS_ASSIGN_OR_RETURN(std::vector<audit::Hash> proof,
-                                        in.audit().ConsistencyProof(from, to));
-                nlohmann::ordered_json hashes = nlohmann::ordered_json::array();
-                for (const auto& h : proof) hashes.push_back(common::Base64Encode(h));
-                return Reply::Json(
-                    nlohmann::ordered_json{{"from", from}, {"to", to}, {"proof", hashes}}.dump());
-              }});
+  router.Add(
+      {.id = "audit.proof",
+       .method = http::verb::get,
+       .path = "/v1/audit/proof/{index}",
+       .summary = "A receipt (C2SP tlog-proof) for one entry, with the entry's bytes",
+       .authenticated = false,
+       .audited = false,
+       .handler = [&in](RequestContext& ctx) -> Result<Reply> {
+         CUSTOS_ASSIGN_OR_RETURN(uint64_t index, ParseWholeNumber(*ctx.Param("index"), "index"));
+         if (index >= in.audit().size()) {
+           return NotFoundError("entry " + std::to_string(index) + " is not in the log (it has " +
+                                std::to_string(in.audit().size()) + " entries)");
+         }
+         CUSTOS_ASSIGN_OR_RETURN(audit::Receipt receipt, in.audit().ProveIndex(index));
+         CUSTOS_ASSIGN_OR_RETURN(common::Bytes entry, in.audit().ReadEntry(index));
+         nlohmann::ordered_json j;
+         j["index"] = index;
+         j["receipt"] = audit::FormatReceipt(receipt);
+         j["entry"] = common::Base64Encode(entry);
+         return Reply::Json(j.dump());
+       }});
+  router.Add(
+      {.id = "audit.consistency",
+       .method = http::verb::get,
+       .path = "/v1/audit/consistency",
+       .summary = "An RFC 9162 consistency proof between two tree sizes",
+       .authenticated = false,
+       .audited = false,
+       .handler = [&in](RequestContext& ctx) -> Result<Reply> {
+         CUSTOS_ASSIGN_OR_RETURN(uint64_t from,
+                                 ParseWholeNumber(ctx.QueryOr("from", ""), "query parameter from"));
+         CUSTOS_ASSIGN_OR_RETURN(uint64_t to,
+                                 ParseWholeNumber(ctx.QueryOr("to", ""), "query parameter to"));
+         if (from == 0 || from > to || to > in.audit().size()) {
+           return InvalidArgumentError(
+               "need 0 < from <= to <= " + std::to_string(in.audit().size()) + " (the log's size)");
+         }
+         CUSTOS_ASSIGN_OR_RETURN(std::vector<audit::Hash> proof,
+                                 in.audit().ConsistencyProof(from, to));
+         nlohmann::ordered_json hashes = nlohmann::ordered_json::array();
+         for (const auto& h : proof) hashes.push_back(common::Base64Encode(h));
+         return Reply::Json(
+             nlohmann::ordered_json{{"from", from}, {"to", to}, {"proof", hashes}}.dump());
+       }});
   router.Add(
       {.id = "audit.tile",
        .method = http::verb::get,

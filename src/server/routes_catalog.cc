@@ -2,6 +2,7 @@
 // Catalog::"main") and apply a repository sent as YAML files (action "apply").
 #include "catalog/duration.h"
 #include "catalog/repository.h"
+#include "lineage/capture.h"
 #include "server/api.h"
 #include "server/json_views.h"
 
@@ -121,38 +122,44 @@ void AddCatalogRoutes(Router& router, Api& api) {
                                         DescribeView(in, *ctx.Param("name")));
                 return Reply::Json(j.dump());
               }});
-  router.Add({.id = "catalog.apply",
-              .method = http::verb::post,
-              .path = "/v1/catalog/apply",
-              .summary = "Validate, plan and publish a feature repository (YAML files)",
-              .json_body = true,
-              .authorize =
-                  [&in](RequestContext& ctx) {
-                    return AuthorizeWithCedar(in, ctx, "apply", CatalogUid());
-                  },
-              .handler = [&in](RequestContext& ctx) -> Result<Reply> {
-                CUSTOS_ASSIGN_OR_RETURN(std::vector<catalog::RepositoryFile> files,
-                                        FilesOf(ctx.body));
-                catalog::LoadReport report = catalog::ParseRepositoryFiles(files);
-                CUSTOS_RETURN_IF_ERROR(report.ToStatus());
-                const bool dry_run = ctx.body.value("dry_run", false);
-                const bool prune = ctx.body.value("prune", false);
-                CUSTOS_ASSIGN_OR_RETURN(catalog::ApplyPlan plan,
-                                        in.catalog().Plan(report.repository, {.prune = prune}));
-                nlohmann::ordered_json out;
-                out["plan"] = catalog::FormatPlan(plan);
-                out["changes"] = plan.HasChanges();
-                out["applied"] = false;
-                if (!dry_run && plan.HasChanges()) {
-                  CUSTOS_ASSIGN_OR_RETURN(catalog::ApplyResult result,
-                                          in.catalog().Apply(plan, ctx.principal->ToEntityUid()));
-                  out["applied"] = true;
-                  out["generation"] = result.generation;
-                  out["changed"] = result.changed;
-                  out["catalog_audit_index"] = result.audit_index;
-                }
-                return Reply::Json(out.dump());
-              }});
+  router.Add(
+      {.id = "catalog.apply",
+       .method = http::verb::post,
+       .path = "/v1/catalog/apply",
+       .summary = "Validate, plan and publish a feature repository (YAML files)",
+       .json_body = true,
+       .authorize =
+           [&in](RequestContext& ctx) {
+             return AuthorizeWithCedar(in, ctx, "apply", CatalogUid());
+           },
+       .handler = [&in](RequestContext& ctx) -> Result<Reply> {
+         CUSTOS_ASSIGN_OR_RETURN(std::vector<catalog::RepositoryFile> files, FilesOf(ctx.body));
+         catalog::LoadReport report = catalog::ParseRepositoryFiles(files);
+         CUSTOS_RETURN_IF_ERROR(report.ToStatus());
+         const bool dry_run = ctx.body.value("dry_run", false);
+         const bool prune = ctx.body.value("prune", false);
+         CUSTOS_ASSIGN_OR_RETURN(catalog::ApplyPlan plan,
+                                 in.catalog().Plan(report.repository, {.prune = prune}));
+         nlohmann::ordered_json out;
+         out["plan"] = catalog::FormatPlan(plan);
+         out["changes"] = plan.HasChanges();
+         out["applied"] = false;
+         if (!dry_run && plan.HasChanges()) {
+           CUSTOS_ASSIGN_OR_RETURN(catalog::ApplyResult result,
+                                   in.catalog().Apply(plan, ctx.principal->ToEntityUid()));
+           out["applied"] = true;
+           out["generation"] = result.generation;
+           out["changed"] = result.changed;
+           out["catalog_audit_index"] = result.audit_index;
+           auto lineage_index = lineage::CaptureApply(in.lineage(), plan, ctx.PrincipalText());
+           if (!lineage_index.ok()) {
+             return lineage_index.status().WithContext(
+                 "published, but its lineage was not recorded");
+           }
+           out["lineage_audit_index"] = *lineage_index;
+         }
+         return Reply::Json(out.dump());
+       }});
 }
 
 }  // namespace custos::server

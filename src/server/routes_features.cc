@@ -2,6 +2,7 @@
 // training sets streamed as JSON Lines. The Authorize step asks the feature store for an
 // access mode per feature (FeatureStore::AuthorizeRead) and narrows it by the token's
 // scope; the Audit stage appends the read's event (modes, policies) before any row is read.
+#include "lineage/capture.h"
 #include "server/api.h"
 
 namespace custos::server {
@@ -178,6 +179,8 @@ void AddFeatureRoutes(Router& router, Api& api) {
        .path = "/v1/features/online",
        .summary = "Online feature values for entities (Feast's shape), per-feature access mode",
        .json_body = true,
+       // A few point reads from the block cache: on the connection's thread.
+       .on_worker = false,
        .audit_action = "features.online.read",
        .authorize = [&in](RequestContext& ctx) -> Status {
          CUSTOS_RETURN_IF_ERROR(AuthorizeFeatureRead(in, ctx));
@@ -222,6 +225,14 @@ void AddFeatureRoutes(Router& router, Api& api) {
              features::TrainingSetOutput output,
              in.features().BuildTrainingSet(*ctx.feature_read, *ctx.entity_rows, request));
          output.manifest.audit_index = *ctx.audit_index;
+         // No lineage record, no training set: it is recorded before any byte is sent.
+         const auto name = ctx.body.find("name");
+         CUSTOS_ASSIGN_OR_RETURN(
+             lineage::CapturedTrainingSet captured,
+             lineage::CaptureTrainingSet(
+                 in.lineage(), output.manifest,
+                 name != ctx.body.end() && name->is_string() ? name->get<std::string>() : "",
+                 /*path=*/""));
          header.set(http::field::content_type, "application/x-ndjson");
          std::shared_ptr<ResponseStream> stream = ctx.responder->OpenStream(std::move(header));
          ctx.stream_opened = true;
@@ -233,7 +244,11 @@ void AddFeatureRoutes(Router& router, Api& api) {
          }
          // One line, whatever the manifest's own formatting.
          const nlohmann::json manifest = nlohmann::json::parse(output.manifest.ToJson());
-         if (!stream->Write(nlohmann::json{{"manifest", manifest}}.dump() + "\n")) {
+         // The manifest first: clients recognise the last line by its leading key.
+         nlohmann::ordered_json last;
+         last["manifest"] = manifest;
+         last["lineage"] = {{"node", captured.node_id}, {"audit_index", captured.audit_index}};
+         if (!stream->Write(last.dump() + "\n")) {
            return UnavailableError("the client went away before the manifest");
          }
          stream->Finish();

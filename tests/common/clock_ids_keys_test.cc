@@ -26,6 +26,19 @@ TEST(ClockTest, Rfc3339RoundTrip) {
   EXPECT_EQ(ToUnixSeconds(*ParseRfc3339("2024-02-29T12:00:00+02:00")),
             ToUnixSeconds(*ParseRfc3339("2024-02-29T10:00:00Z")));
   EXPECT_EQ(ToUnixMicros(*ParseRfc3339("1970-01-01T00:00:00.25Z")), 250000);
+  EXPECT_EQ(FormatRfc3339(FromUnixMicros(-62135596800000000)), "0001-01-01T00:00:00Z");
+  EXPECT_EQ(FormatRfc3339(FromUnixMicros(253402300799999999)), "9999-12-31T23:59:59.999999Z");
+  EXPECT_EQ(FormatRfc3339(FromUnixSeconds(253402300800)), "10000-01-01T00:00:00Z");
+  // Every microsecond-precision time from year 1 to 9999 reads back to itself.
+  uint64_t state = 88172645463325252ull;
+  for (int i = 0; i < 20000; ++i) {
+    state ^= state << 13, state ^= state >> 7, state ^= state << 17;
+    const int64_t us = -62135596800000000 + static_cast<int64_t>(state % 315537897600000000ull);
+    const std::string text = FormatRfc3339(FromUnixMicros(us));
+    auto back = ParseRfc3339(text);
+    ASSERT_TRUE(back.ok()) << text;
+    ASSERT_EQ(ToUnixMicros(*back), us) << text;
+  }
 }
 
 TEST(ClockTest, Rfc3339ErrorsSayWhere) {

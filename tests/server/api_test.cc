@@ -25,6 +25,11 @@ class RecordingResponder : public Responder {
  public:
   void Send(HttpResponse response) override { answer_.set_value(std::move(response)); }
   std::shared_ptr<ResponseStream> OpenStream(HttpResponse) override { return nullptr; }
+  // The connection's "thread" here is whichever thread answered the audit append.
+  bool RunOnConnection(std::function<void()> task) override {
+    task();
+    return true;
+  }
   HttpResponse Wait() {
     auto future = answer_.get_future();
     EXPECT_EQ(future.wait_for(std::chrono::seconds(10)), std::future_status::ready);
