@@ -3,8 +3,9 @@
 # directory, a data owner publishes the example repository and ingests its data; a fraud
 # analyst, a researcher and an intern read the same features online and each sees what
 # policy allows (raw, masked, pseudonymized, denied); the analyst builds a point-in-time
-# training set with its manifest; an approved access request then lets the intern read;
-# every step is on the audit log, which verifies. Every command is the real `custos` binary.
+# training set with its manifest; an approved access request then lets the intern read; the
+# trained model is pushed to the artifact vault, co-signed and verified offline; every step
+# is on the audit log, which verifies. Every command is the real `custos` binary.
 # Usage: scripts/demo-features.sh [CUSTOS_BINARY]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -94,6 +95,24 @@ run lineage upstream "training_set:fraud-model@sha256:$ts_sha" "${u[@]}"
 run lineage impact "source:file://$work/txns.csv@sha256:$src_sha" "${u[@]}"
 run lineage accesses "training_set:fraud-model@sha256:$ts_sha" "${u[@]}"
 run lineage verify "${u[@]}"
+
+say "Artifacts: the model is pushed in chunks, co-signed by its trainer, and verified offline"
+head -c 300000 /dev/urandom >"$work/model.bin"
+"$custos" principal create ServiceAccount::trainer "${u[@]}" --as User::admin >/dev/null
+run artifact keygen -o "$work/trainer.key" | sed "s|$work|\$TMP|g"
+"$custos" artifact signer add ServiceAccount::trainer --public-key "$work/trainer.key.pub" \
+  "${u[@]}" --as User::admin >/dev/null
+run artifact push fraud/scorer "$work/model.bin" --kind model --chunk-size 65536 \
+  --input "training_set:fraud-model@sha256:$ts_sha" --sign-key "$work/trainer.key" "${u[@]}" \
+  --as ServiceAccount::trainer
+run artifact pull fraud/scorer@1 -o "$work/pulled.bin" "${u[@]}" --as User::alice | sed "s|$work|\$TMP|g"
+"$custos" artifact bundle fraud/scorer@1 -o "$work/bundle.json" "${u[@]}" 2>/dev/null
+"$custos" artifact keys -o "$work/keys.json" "${u[@]}" 2>/dev/null
+run artifact verify fraud/scorer@1 --file "$work/pulled.bin" --bundle "$work/bundle.json" \
+  --keys "$work/keys.json" | sed "s|$work|\$TMP|g"
+python3 -c "f=open('$work/pulled.bin','r+b');f.seek(1000);b=f.read(1);f.seek(1000);f.write(bytes([b[0]^1]))"
+run artifact verify fraud/scorer@1 --file "$work/pulled.bin" --bundle "$work/bundle.json" \
+  --keys "$work/keys.json" | sed "s|$work|\$TMP|g" || echo "(exit 1: a pipeline gated on verify stops here)"
 
 say "Who read what, and the log verifies"
 run audit query "${u[@]}" --action features.online.read | tail -6

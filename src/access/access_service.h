@@ -53,9 +53,10 @@ struct AccessOptions {
   // Approval rules, maximum duration and pending TTL. Default ApprovalRules::Defaults().
   ApprovalRules rules = ApprovalRules::Defaults();
   // Actions a grant may carry. approve and administer are never grantable, so a grant cannot
-  // widen anyone's say over access itself. Default: the data actions of DESIGN.md.
+  // widen anyone's say over access itself. Default: the data actions of DESIGN.md and
+  // promote (an artifact version's move into prod goes through this workflow).
   std::vector<std::string> grantable_actions = {
-      "read", "read_pseudonymized", "read_masked", "read_aggregate", "write", "export"};
+      "read", "read_pseudonymized", "read_masked", "read_aggregate", "write", "export", "promote"};
   // Resources per request. Default 100.
   size_t max_resources = 100;
   // Bytes of justification, of a denial or revocation reason, of a purpose description.

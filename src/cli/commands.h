@@ -18,6 +18,7 @@ void AddAccessCommands(CLI::App& app, int* exit_code);
 void AddCatalogCommands(CLI::App& app, int* exit_code);
 void AddFeatureCommands(CLI::App& app, int* exit_code);
 void AddLineageCommands(CLI::App& app, int* exit_code);
+void AddArtifactCommands(CLI::App& app, int* exit_code);
 void AddServerCommand(CLI::App& app, int* exit_code);
 
 }  // namespace custos::cli

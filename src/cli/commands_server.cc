@@ -160,6 +160,10 @@ int RunServer(const ServerFlags& f) {
   options.ca = *ca;
   options.threads = f.threads;
   options.max_body_bytes = f.max_body_bytes;
+  // Artifact chunks may be larger than other bodies (their route says how large).
+  options.body_limit_for = [&api](server::http::verb method, std::string_view target) {
+    return api.BodyLimitFor(method, target);
+  };
   options.header_timeout = std::chrono::milliseconds(f.header_timeout_ms);
   auto started = server::HttpServer::Start(
       std::move(options),

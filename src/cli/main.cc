@@ -24,6 +24,7 @@ int main(int argc, char** argv) {
   custos::cli::AddCatalogCommands(app, &exit_code);
   custos::cli::AddFeatureCommands(app, &exit_code);
   custos::cli::AddLineageCommands(app, &exit_code);
+  custos::cli::AddArtifactCommands(app, &exit_code);
   custos::cli::AddServerCommand(app, &exit_code);
   try {
     app.parse(argc, argv);

@@ -38,15 +38,14 @@ uint32_t GraphIndex::AddNode(std::string_view id, NodeKind kind) {
 }
 
 std::optional<uint32_t> GraphIndex::Find(std::string_view id) const {
-  // One string per lookup: queries are far rarer than the walks they start.
-  auto it = node_numbers_.find(std::string(id));
+  auto it = node_numbers_.find(id);
   if (it == node_numbers_.end()) return std::nullopt;
   return it->second;
 }
 
 uint32_t GraphIndex::FindRun(std::string_view run_id) const {
   if (run_id.empty()) return kNoRun;
-  auto it = run_numbers_.find(std::string(run_id));
+  auto it = run_numbers_.find(run_id);
   return it == run_numbers_.end() ? kNoRun : it->second;
 }
 

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -91,10 +92,18 @@ class GraphIndex {
   uint32_t FindRun(std::string_view run_id) const;  // kNoRun if unknown or empty
   uint32_t InternRun(std::string_view run_id);
 
+  // Looks strings up by string_view without building a std::string per lookup (each
+  // ingested record looks up a few dozen ids).
+  struct StringHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
+  };
+  using NumberMap = std::unordered_map<std::string, uint32_t, StringHash, std::equal_to<>>;
+
   std::vector<NodeEntry> nodes_;
-  std::unordered_map<std::string, uint32_t> node_numbers_;
+  NumberMap node_numbers_;
   std::vector<std::string> runs_{std::string()};  // runs_[0] is "no run"
-  std::unordered_map<std::string, uint32_t> run_numbers_;
+  NumberMap run_numbers_;
   size_t edge_count_ = 0;
 };
 

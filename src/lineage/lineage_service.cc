@@ -4,7 +4,9 @@
 #include <algorithm>
 #include <utility>
 
+#include "common/bytes.h"
 #include "common/ids.h"
+#include "crypto/hash.h"
 
 namespace custos::lineage {
 namespace {
@@ -18,7 +20,10 @@ audit::AuditEvent RecordEvent(const CheckedRecord& checked) {
   event.principal_id = checked.record.principal;
   event.auth_method = audit::AuthMethod::kEmbedded;
   event.action = "lineage.record";
-  event.resources.push_back({"LineageRecord", RecordDigest(checked.record), 0});
+  // RecordDigest(checked.record), from the bytes Check already encoded.
+  event.resources.push_back(
+      {"LineageRecord",
+       "sha256:" + common::HexEncode(crypto::Sha256Of(common::AsBytes(checked.bytes))), 0});
   for (const Node& node : checked.new_nodes) {
     if (event.resources.size() >= audit::kMaxEventListItems) break;
     event.resources.push_back({"LineageNode", node.Id(), 0});
@@ -57,6 +62,15 @@ Result<uint64_t> LineageService::Record(LineageRecord record) {
 }
 
 std::vector<Result<uint64_t>> LineageService::RecordAll(std::vector<LineageRecord> records) {
+  std::vector<std::future<Result<uint64_t>>> futures = RecordAllAsync(std::move(records));
+  std::vector<Result<uint64_t>> results;
+  results.reserve(futures.size());
+  for (auto& future : futures) results.push_back(future.get());
+  return results;
+}
+
+std::vector<std::future<Result<uint64_t>>> LineageService::RecordAllAsync(
+    std::vector<LineageRecord> records) {
   std::vector<std::future<Result<uint64_t>>> futures;
   futures.reserve(records.size());
   {
@@ -78,10 +92,7 @@ std::vector<Result<uint64_t>> LineageService::RecordAll(std::vector<LineageRecor
     }
   }
   wake_.notify_one();
-  std::vector<Result<uint64_t>> results;
-  results.reserve(futures.size());
-  for (auto& future : futures) results.push_back(future.get());
-  return results;
+  return futures;
 }
 
 void LineageService::CommitLoop() {

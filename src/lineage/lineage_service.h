@@ -52,6 +52,10 @@ class LineageService {
   // Many records, each answered on its own (a refused record does not stop the others;
   // a record may use nodes of the ones before it).
   std::vector<Result<uint64_t>> RecordAll(std::vector<LineageRecord> records);
+  // RecordAll without waiting: queues the records (in order, after everything queued so
+  // far) and returns one future per record, answered as RecordAll would answer it. Lets a
+  // caller prepare its next records while these are committed.
+  std::vector<std::future<Result<uint64_t>>> RecordAllAsync(std::vector<LineageRecord> records);
 
   LineageStore& store() { return store_; }
 

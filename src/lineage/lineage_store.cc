@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "common/binary_io.h"
+#include "common/bytes.h"
 #include "common/key_encoding.h"
 #include "storage/encrypted_keyspace.h"
 
@@ -15,7 +16,6 @@ namespace {
 constexpr char kRecordPrefix = 'r';
 constexpr char kNodePrefix = 'n';
 constexpr char kEdgePrefix = 'e';
-constexpr char kLatestPrefix = 'l';
 constexpr size_t kMaxRunIdBytes = 256;
 constexpr size_t kMaxOriginBytes = 1024;
 // The data key every lineage value is sealed under (shredding it forgets the graph).
@@ -30,8 +30,17 @@ std::string EdgeKey(std::string_view from, std::string_view to, std::string_view
   key.AddRaw(std::string(1, kEdgePrefix)).AddString(from).AddString(to).AddString(run);
   return key.Release();
 }
-std::string LatestKey(NodeKind kind, std::string_view name) {
-  return std::string(1, kLatestPrefix) + std::string(NodeKindName(kind)) + ":" + std::string(name);
+std::string NameKey(NodeKind kind, std::string_view name) {
+  std::string key(NodeKindName(kind));
+  key += ':';
+  key += name;
+  return key;
+}
+
+// What Check compares a re-recorded node by: equal canonical bytes, equal node.
+crypto::Digest NodeDigest(const Node& node) {
+  const std::string bytes = EncodeNode(node);
+  return crypto::Sha256Of(common::AsBytes(bytes));
 }
 
 std::string EdgeName(size_t index, const Edge& edge) {
@@ -93,7 +102,9 @@ Status LineageStore::Load() {
     // every other record from being served.
     if (!stored.integrity.ok()) return Status::Ok();
     auto record = DecodeRecord(stored.bytes);
+    const size_t nodes_before = index_.node_count();
     Status applied = record.ok() ? ApplyToIndex(*record, nullptr) : record.status();
+    if (applied.ok()) NoteCommittedNodes(*record, nodes_before);
     if (!applied.ok()) {
       // E.g. it uses nodes of a damaged record: left out too, and reported.
       load_problems_.push_back("lineage record " + std::to_string(stored.seq) +
@@ -155,6 +166,16 @@ Status LineageStore::ApplyToIndex(const LineageRecord& record, std::vector<Edge>
   return Status::Ok();
 }
 
+void LineageStore::NoteCommittedNodes(const LineageRecord& record, size_t nodes_before) {
+  node_digests_.resize(index_.node_count());
+  for (const Node& node : record.nodes) {
+    const std::optional<uint32_t> number = index_.Find(node.Id());
+    if (!number || *number < nodes_before) continue;  // recorded before this record
+    node_digests_[*number] = NodeDigest(node);
+    latest_[NameKey(node.kind, node.name)] = *number;
+  }
+}
+
 void LineageStore::UndoFromIndex(size_t node_count_before, const std::vector<Edge>& added_edges) {
   for (auto it = added_edges.rbegin(); it != added_edges.rend(); ++it) {
     index_.RemoveNewestEdge(*index_.Find(it->from), *index_.Find(it->to));
@@ -194,29 +215,26 @@ std::vector<CheckedRecord> LineageStore::Check(std::vector<LineageRecord> record
         }
         continue;
       }
-      std::optional<Node> existing;
+      // Compared with memory rather than by reading and unsealing the stored node: the
+      // digest was taken from the same authenticated record bytes at open or commit, and
+      // a read per node made every record cost more as the store grew.
+      bool existing = false;
+      bool same = true;
       if (auto pending = batch_nodes.find(id); pending != batch_nodes.end()) {
-        existing = pending->second;
-      } else if (index_.Find(id)) {
-        auto stored = values_.Get(NodeKey(id));
-        if (!stored.ok()) {
-          out.status = stored.status();
+        existing = true;
+        same = pending->second == node;
+      } else if (const auto number = index_.Find(id)) {
+        if (*number >= node_digests_.size()) {
+          out.status = InternalError("lineage node '" + id +
+                                     "' is in the index but has no recorded content digest");
           break;
         }
-        if (stored->has_value()) {
-          common::ByteReader value(**stored, "lineage node '" + id + "'");
-          auto bytes = value.Str();
-          auto node_or = bytes.ok() ? DecodeNode(*bytes) : Result<Node>(bytes.status());
-          if (!node_or.ok()) {
-            out.status = node_or.status();
-            break;
-          }
-          existing = std::move(*node_or);
-        }
+        existing = true;
+        same = node_digests_[*number] == NodeDigest(node);
       }
       if (!existing) {
         out.new_nodes.push_back(node);
-      } else if (!(*existing == node)) {
+      } else if (!same) {
         out.status = AlreadyExistsError(
             "node '" + id +
             "' is already recorded with other content (hash or attributes); a changed "
@@ -236,6 +254,7 @@ std::vector<CheckedRecord> LineageStore::Check(std::vector<LineageRecord> record
       continue;
     }
     out.new_edges = added;
+    out.bytes = EncodeRecord(out.record);
     for (const Node& node : out.new_nodes) batch_nodes.emplace(node.Id(), node);
     undo.push_back(Undo{nodes_before, std::move(added)});
   }
@@ -257,14 +276,12 @@ Status LineageStore::Commit(const std::vector<CheckedRecord>& checked,
     }
     const uint64_t record_seq = seq++;
     values_.PutTo(batch, RecordKey(record_seq),
-                  common::ByteWriter()
-                      .U64(audit_indexes[next_audit++])
-                      .Str(EncodeRecord(c.record))
-                      .Release());
+                  common::ByteWriter().U64(audit_indexes[next_audit++]).Str(c.bytes).Release());
     for (const Node& node : c.new_nodes) {
+      // No "l" (newest version) entry: LatestVersion answers from memory, rebuilt from
+      // the records at open, so that entry was one more sealed write per node for nothing.
       values_.PutTo(batch, NodeKey(node.Id()),
                     common::ByteWriter().Str(EncodeNode(node)).U64(record_seq).Release());
-      values_.PutTo(batch, LatestKey(node.kind, node.name), node.Id());
     }
     for (const Edge& edge : c.new_edges) {
       values_.PutTo(
@@ -279,7 +296,9 @@ Status LineageStore::Commit(const std::vector<CheckedRecord>& checked,
   for (const CheckedRecord& c : checked) {
     if (!c.status.ok()) continue;
     // Checked against exactly this state (Check and Commit are serialized), so it fits.
+    const size_t nodes_before = index_.node_count();
     CUSTOS_RETURN_IF_ERROR(ApplyToIndex(c.record, nullptr));
+    NoteCommittedNodes(c.record, nodes_before);
   }
   return Status::Ok();
 }
@@ -309,7 +328,10 @@ Result<std::optional<LineageRecord>> LineageStore::GetRecord(uint64_t seq) {
 
 Result<std::optional<std::string>> LineageStore::LatestVersion(NodeKind kind,
                                                                std::string_view name) {
-  return values_.Get(LatestKey(kind, name));
+  std::shared_lock lock(mutex_);
+  const auto it = latest_.find(NameKey(kind, name));
+  if (it == latest_.end()) return std::optional<std::string>();
+  return std::optional<std::string>(index_.NodeId(it->second));
 }
 
 Result<Subgraph> LineageStore::Walk(std::string_view start_id, const WalkOptions& options) {

@@ -4,7 +4,14 @@
 //
 // Keys: "r" seq -> audit index + record (canonical bytes; the replay order at open),
 // "n" node id -> node + seq of the record that added it, "e" from to run -> edge time +
-// seq, "l" kind:name -> the newest recorded version's node id.
+// seq. (Stores written before the newest versions were kept in memory also hold
+// "l" kind:name -> newest node id; nothing reads those any more.)
+//
+// Besides the adjacency, memory holds what every ingested record needs, so that adding
+// records costs the same however large the store grows: each node's content digest (Check
+// compares a re-recorded node with it instead of reading and unsealing the stored node)
+// and each kind:name's newest version (LatestVersion). Both are rebuilt from the
+// authenticated records at open, like the adjacency.
 //
 // Adding is in two steps so that the caller can audit in between: Check validates a
 // batch of records against the graph and each other (field checks, dangling references,
@@ -21,9 +28,11 @@
 #include <shared_mutex>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "common/status.h"
+#include "crypto/hash.h"
 #include "crypto/keyring.h"
 #include "lineage/graph.h"
 #include "lineage/graph_index.h"
@@ -43,6 +52,8 @@ struct StoredNode {
 struct CheckedRecord {
   Status status;
   LineageRecord record;  // as submitted
+  std::string bytes;     // accepted records: EncodeRecord(record), encoded once for the
+                         // audit event's digest and the stored value
   std::vector<Node> new_nodes;
   std::vector<Edge> new_edges;
 };
@@ -86,7 +97,8 @@ class LineageStore {
                 const std::vector<uint64_t>& audit_indexes);
 
   Result<std::optional<StoredNode>> GetNode(std::string_view id);
-  // The most recently recorded version of kind:name, or nullopt.
+  // The most recently recorded version of kind:name (its node id), or nullopt. Answered
+  // from memory.
   Result<std::optional<std::string>> LatestVersion(NodeKind kind, std::string_view name);
   // NotFound (with the id) if the node is unknown. Answered from memory; edges carry
   // ids and runs, and FillEdgeTimes adds their times from storage.
@@ -115,11 +127,19 @@ class LineageStore {
   // record's changes.
   Status ApplyToIndex(const LineageRecord& record, std::vector<Edge>* new_edges);
   void UndoFromIndex(size_t node_count_before, const std::vector<Edge>& added_edges);
+  // After ApplyToIndex accepted `record` for good (Load, Commit): the digests and newest
+  // versions of its nodes numbered `nodes_before` and above (caller holds the lock).
+  void NoteCommittedNodes(const LineageRecord& record, size_t nodes_before);
 
   storage::Kv& kv_;
   storage::EncryptedKeyspace values_;
   mutable std::shared_mutex mutex_;  // guards index_
   GraphIndex index_;
+  // By node number, for committed nodes only (Check's provisional nodes are numbered
+  // past the end): SHA-256 of EncodeNode.
+  std::vector<crypto::Digest> node_digests_;
+  // "kind:name" -> node number of the newest committed version.
+  std::unordered_map<std::string, uint32_t> latest_;
   std::vector<std::string> load_problems_;  // written only by Load
   uint64_t next_seq_ = 1;                   // touched only by Load and Commit, which are serialized
 };

@@ -61,8 +61,9 @@ class OpenLineageIngest {
   // schema violation (JSON Pointer and schema location) or a mapping problem; then
   // nothing is stored.
   Result<IngestedEvent> Ingest(std::string_view json_text, std::string_view principal);
-  // Many events, recorded as one batch in order (a later event may use an earlier one's
-  // outputs); each answered on its own.
+  // Many events, recorded in order (a later event may use an earlier one's outputs);
+  // each answered on its own. The records go to the service in parts as they are mapped,
+  // so committing overlaps parsing.
   std::vector<Result<IngestedEvent>> IngestAll(const std::vector<std::string>& json_texts,
                                                std::string_view principal);
   // The same for events already parsed (the server's JSON bodies).

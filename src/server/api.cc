@@ -82,6 +82,12 @@ void Api::AddRoutes() {
   AddAccessRoutes(router_, *this);
   AddAuditRoutes(router_, *this);
   AddLineageRoutes(router_, *this);
+  AddArtifactRoutes(router_, *this);
+}
+
+size_t Api::BodyLimitFor(http::verb method, std::string_view target) const {
+  const Router::Match match = router_.Find(method, target.substr(0, target.find('?')));
+  return match.kind == Router::MatchKind::kFound ? match.route->max_body_bytes : 0;
 }
 
 size_t Api::RouteIndex(const Route* route) const {

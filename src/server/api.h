@@ -57,6 +57,11 @@ class Api {
   // Runs `task` on the worker pool.
   void Post(std::function<void()> task);
 
+  // The body limit of a request to `target` (path and query): its route's max_body_bytes,
+  // or 0 (the transport's default) when the route has none or nothing matches. For
+  // HttpServerOptions::body_limit_for.
+  size_t BodyLimitFor(http::verb method, std::string_view target) const;
+
  private:
   void AddRoutes();
   void Continue(const std::shared_ptr<RequestContext>& ctx);
@@ -90,6 +95,7 @@ void AddFeatureRoutes(Router& router, Api& api);
 void AddAccessRoutes(Router& router, Api& api);
 void AddAuditRoutes(Router& router, Api& api);
 void AddLineageRoutes(Router& router, Api& api);
+void AddArtifactRoutes(Router& router, Api& api);
 
 // JSON body field helpers for handlers: InvalidArgument naming the field and what it must be.
 Result<std::string> RequiredString(const nlohmann::json& body, const char* field);

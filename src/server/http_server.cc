@@ -511,7 +511,14 @@ void Connection::ReadHeader() {
   parser_.emplace();
   parser_->header_limit(static_cast<uint32_t>(
       std::min<size_t>(server_.options.max_header_bytes, std::numeric_limits<uint32_t>::max())));
-  parser_->body_limit(static_cast<uint64_t>(server_.options.max_body_bytes));
+  // With a per-request limit the header is read without one (the largest value: Beast
+  // 1.74 compares a Content-Length with an unset optional as if it were too large);
+  // OnHeader applies the request's own limit.
+  if (server_.options.body_limit_for) {
+    parser_->body_limit(std::numeric_limits<uint64_t>::max());
+  } else {
+    parser_->body_limit(static_cast<uint64_t>(server_.options.max_body_bytes));
+  }
   WithStream([&](auto& stream) {
     http::async_read_header(
         stream, buffer_, *parser_,
@@ -525,8 +532,15 @@ void Connection::OnHeader(ErrorCode ec) {
     OnReadError(ec, /*body=*/false);
     return;
   }
+  size_t limit = server_.options.max_body_bytes;
+  if (server_.options.body_limit_for) {
+    const auto& head = parser_->get();
+    const size_t asked = server_.options.body_limit_for(head.method(), ToStd(head.target()));
+    limit = std::max(limit, asked);
+    parser_->body_limit(static_cast<uint64_t>(limit));  // chunked bodies: checked as they come
+  }
   const auto length = parser_->content_length();
-  if (length && *length > server_.options.max_body_bytes) {
+  if (length && *length > limit) {
     Refuse(TransportRefusal::kBodyTooLarge);
     return;
   }

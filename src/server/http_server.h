@@ -7,8 +7,10 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/status.h"
@@ -47,6 +49,12 @@ struct HttpServerOptions {
   size_t threads = 2;
   size_t max_header_bytes = 16 * 1024;      // request line + headers; more: 431
   size_t max_body_bytes = 8 * 1024 * 1024;  // request body; more: 413
+  // A larger body limit for one request from its method and target, asked once its header
+  // is read; the request's limit is the larger of the answer and max_body_bytes (unset:
+  // max_body_bytes for all). Lets one route take larger bodies than the rest (artifact
+  // chunks) without raising the limit of every route. Called on an I/O thread: it must be
+  // fast and must not block.
+  std::function<size_t(http::verb method, std::string_view target)> body_limit_for;
   // The TLS handshake and the whole request header must arrive within this (slowloris).
   std::chrono::milliseconds header_timeout{10'000};
   std::chrono::milliseconds body_timeout{30'000};   // the whole request body

@@ -1,6 +1,7 @@
 // Opening and closing every service of a data directory (see instance.h).
 #include "server/instance.h"
 
+#include <algorithm>
 #include <filesystem>
 
 #include "audit/log_signer.h"
@@ -50,6 +51,11 @@ Result<std::unique_ptr<Instance>> Instance::Open(std::unique_ptr<storage::DataDi
                                                 options.tokens));
   CUSTOS_ASSIGN_OR_RETURN(in->governance_,
                           catalog::GovernanceRegistry::Open(kv, keyring, *in->audit_, *in->clock_));
+  // Promotion to prod goes through the access workflow: "promote" must be grantable.
+  auto& grantable = options.access.grantable_actions;
+  if (std::find(grantable.begin(), grantable.end(), "promote") == grantable.end()) {
+    grantable.push_back("promote");
+  }
   CUSTOS_ASSIGN_OR_RETURN(
       in->access_,
       access::AccessService::Open(kv, keyring, *in->audit_, *in->policies_, *in->governance_,
@@ -85,6 +91,25 @@ Result<std::unique_ptr<Instance>> Instance::Open(std::unique_ptr<storage::DataDi
       std::make_unique<lineage::OpenLineageValidator>(std::move(validator));
   in->openlineage_ =
       std::make_unique<lineage::OpenLineageIngest>(*in->lineage_, *in->openlineage_validator_);
+  CUSTOS_ASSIGN_OR_RETURN(
+      in->blob_store_,
+      artifacts::BlobStore::Open(
+          (std::filesystem::path(in->dir_->path()) / std::string(kArtifactFolder)).string(),
+          keyring, *in->clock_, options.blobs));
+  CUSTOS_ASSIGN_OR_RETURN(in->artifact_signers_,
+                          artifacts::ArtifactSigners::Open(kv, keyring, *in->audit_, *in->clock_));
+  artifacts::VaultDeps vault_deps;
+  vault_deps.kv = &kv;
+  vault_deps.keyring = &keyring;
+  vault_deps.audit = in->audit_.get();
+  vault_deps.clock = in->clock_;
+  vault_deps.blobs = in->blob_store_.get();
+  vault_deps.signers = in->artifact_signers_.get();
+  vault_deps.governance = in->governance_.get();
+  vault_deps.access = in->access_.get();
+  vault_deps.lineage = in->lineage_.get();
+  CUSTOS_ASSIGN_OR_RETURN(in->artifact_vault_,
+                          artifacts::ArtifactVault::Open(vault_deps, std::move(options.vault)));
   if (options.expiry_interval.count() > 0) {
     in->expiry_thread_ = std::thread(
         [raw = in.get(), interval = options.expiry_interval] { raw->ExpiryLoop(interval); });
@@ -100,6 +125,10 @@ void Instance::ExpiryLoop(std::chrono::milliseconds interval) {
     // A failure (e.g. the audit log unavailable) leaves the records as they are; the
     // grant's policy has lapsed regardless, and the next round retries.
     (void)access_->ExpireDue();
+    // Artifact versions past their retention are crypto-shredded on the same schedule.
+    (void)artifact_vault_->ShredExpired();
+    // Uploads left idle (a client that went away) are rolled back: blob, DEK and record.
+    (void)artifact_vault_->ExpireUploads();
     lock.lock();
   }
 }
@@ -114,6 +143,9 @@ Instance::~Instance() {
     expiry_thread_.join();
   }
   // Services append to the log: drop them first, then drain and close the log.
+  artifact_vault_.reset();
+  artifact_signers_.reset();
+  blob_store_.reset();
   openlineage_.reset();
   openlineage_validator_.reset();
   lineage_.reset();

@@ -1,7 +1,8 @@
 // Instance: every service of one data directory, opened in dependency order and closed in
 // reverse: the audit log (and its salt), the policy store, the identity directory, API
 // keys, MFA, tokens, the CA, the catalog's governance registry, the access workflow, the
-// catalog store, the feature store and lineage (graph, service, OpenLineage ingest).
+// catalog store, the feature store, lineage (graph, service, OpenLineage ingest) and the
+// artifact vault (blob store under <data dir>/artifacts, signers, vault).
 // The CLI's embedded mode and the HTTPS server both run on an Instance, so they see the
 // same state and make the same audit events.
 //
@@ -19,6 +20,9 @@
 #include <thread>
 
 #include "access/access_service.h"
+#include "artifacts/blob_store.h"
+#include "artifacts/signers.h"
+#include "artifacts/vault.h"
 #include "audit/event.h"
 #include "audit/log.h"
 #include "catalog/catalog_store.h"
@@ -64,7 +68,14 @@ struct InstanceOptions {
   // stops matching at expiry on its own; this records the state change and its audit
   // event). Zero: no thread; Open still ends what is due once.
   std::chrono::milliseconds expiry_interval{0};
+  // The artifact vault's blob store (upload idle timeout, fsync). Its root is always
+  // <data dir>/artifacts.
+  artifacts::BlobStoreOptions blobs;
+  artifacts::VaultOptions vault;
 };
+
+// The folder of the artifact vault's blob files inside a data directory.
+inline constexpr std::string_view kArtifactFolder = "artifacts";
 
 class Instance {
  public:
@@ -89,6 +100,10 @@ class Instance {
   lineage::LineageService& lineage() { return *lineage_; }
   lineage::LineageStore& lineage_store() { return *lineage_store_; }
   lineage::OpenLineageIngest& openlineage() { return *openlineage_; }
+  // The artifact vault (issue 9) and what it is built on; never null after Open.
+  artifacts::ArtifactVault* artifact_vault() { return artifact_vault_.get(); }
+  artifacts::ArtifactSigners* artifact_signers() { return artifact_signers_.get(); }
+  artifacts::BlobStore* blob_store() { return blob_store_.get(); }
   // The emitter of custos's own lineage, or nullptr when InstanceOptions::lineage_emit is
   // empty.
   lineage::OpenLineageEmitter* lineage_emitter() { return lineage_emitter_.get(); }
@@ -130,6 +145,9 @@ class Instance {
   std::unique_ptr<lineage::LineageService> lineage_;
   std::unique_ptr<lineage::OpenLineageValidator> openlineage_validator_;
   std::unique_ptr<lineage::OpenLineageIngest> openlineage_;
+  std::unique_ptr<artifacts::BlobStore> blob_store_;
+  std::unique_ptr<artifacts::ArtifactSigners> artifact_signers_;
+  std::unique_ptr<artifacts::ArtifactVault> artifact_vault_;
 
   std::mutex expiry_mu_;
   std::condition_variable expiry_cv_;

@@ -53,6 +53,9 @@ struct Route {
   bool json_body = false;      // requires Content-Type: application/json, parsed into ctx.body
   bool json_array_ok = false;  // with json_body: an array (a batch) is accepted as well
   bool on_worker = true;       // the handler may block (false: runs wherever audit answered)
+  // The largest request body this route takes; 0: the server's limit
+  // (HttpServerOptions::max_body_bytes). Only for routes whose bodies are larger by nature.
+  size_t max_body_bytes = 0;
   // The audit action of this route's events, allowed or refused (default "api.<id>"), so
   // one query finds every attempt at the same thing.
   std::string audit_action;

@@ -162,6 +162,44 @@ TEST_F(LineageServiceTest, ABatchAnswersEachRecordOnItsOwn) {
   EXPECT_EQ(**latest, b.Id());
 }
 
+// Newest versions and node contents are answered from memory: they must be rebuilt from
+// the stored records at open, and a record refused in a batch must not move them.
+TEST_F(LineageServiceTest, NewestVersionsAndNodeContentsSurviveAReopen) {
+  const Node v1 = MakeNode(NodeKind::kDataset, "ns/t", "1");
+  const Node v2 = MakeNode(NodeKind::kDataset, "ns/t", "2");
+  const Node v3 = MakeNode(NodeKind::kDataset, "ns/t", "3");
+  std::vector<LineageRecord> batch;
+  batch.push_back(MakeRecord({v1}, {}));
+  batch.push_back(MakeRecord({v2}, {MakeEdge(v1.Id(), v2.Id(), "r1")}));
+  batch.push_back(MakeRecord({v3}, {MakeEdge("dataset:ns/ghost@1", v3.Id())}));  // refused
+  const auto results = world_.service().RecordAll(std::move(batch));
+  ASSERT_TRUE(results[0].ok() && results[1].ok());
+  ASSERT_FALSE(results[2].ok());
+  auto newest = [&] {
+    auto latest = world_.store().LatestVersion(NodeKind::kDataset, "ns/t");
+    EXPECT_TRUE(latest.ok()) << latest.status().ToString();
+    return latest.ok() && latest->has_value() ? **latest : std::string("(none)");
+  };
+  EXPECT_EQ(newest(), v2.Id());
+  auto none = world_.store().LatestVersion(NodeKind::kDataset, "ns/other");
+  ASSERT_TRUE(none.ok());
+  EXPECT_FALSE(none->has_value());
+
+  world_.Reopen();
+  EXPECT_EQ(newest(), v2.Id());
+  // v1 again with the same content is a no-op; with other content it is refused.
+  EXPECT_TRUE(world_.service().Record(MakeRecord({v1}, {})).ok());
+  Node changed = v1;
+  changed.attributes["owner"] = "someone-else";
+  auto conflict = world_.service().Record(MakeRecord({changed}, {}));
+  EXPECT_EQ(conflict.status().code(), StatusCode::kAlreadyExists) << conflict.status().ToString();
+  EXPECT_NE(conflict.status().message().find("node 'dataset:ns/t@1'"), std::string::npos);
+  // Re-recording v1 does not make it the newest again.
+  EXPECT_EQ(newest(), v2.Id());
+  ASSERT_TRUE(world_.service().Record(MakeRecord({v3}, {})).ok());
+  EXPECT_EQ(newest(), v3.Id());
+}
+
 TEST_F(LineageServiceTest, ContributorsAndImpactGroupByKindAndNameThePrincipals) {
   RecordChain();
   auto contributors = ContributorsOf(world_.store(), model.Id());

@@ -3,6 +3,7 @@
 #include "lineage/detail/schema_formats.h"
 
 #include <algorithm>
+#include <array>
 #include <cstdint>
 
 namespace custos::lineage::detail {
@@ -62,13 +63,26 @@ bool IsSubDelim(char c) {
 // True if `text` is made of unreserved, sub-delims, %XX escapes and the characters in
 // `extra` (the productions of userinfo, reg-name, segments, query and fragment differ
 // only in those extras).
+// A table, because every OpenLineage facet carries two URIs ("_producer", "_schemaURL")
+// and the per-character tests showed up when ingesting events.
+struct EncodedRunTable {
+  std::array<bool, 256> plain{};  // unreserved or sub-delim
+  EncodedRunTable() {
+    for (int c = 0; c < 256; ++c) {
+      plain[c] = IsUnreserved(static_cast<char>(c)) || IsSubDelim(static_cast<char>(c));
+    }
+  }
+};
+
 bool IsEncodedRun(std::string_view text, std::string_view extra) {
+  static const EncodedRunTable table;
   for (size_t i = 0; i < text.size(); ++i) {
     const char c = text[i];
+    if (table.plain[static_cast<unsigned char>(c)]) continue;
     if (c == '%') {
       if (i + 2 >= text.size() || !IsHex(text[i + 1]) || !IsHex(text[i + 2])) return false;
       i += 2;
-    } else if (!IsUnreserved(c) && !IsSubDelim(c) && extra.find(c) == std::string_view::npos) {
+    } else if (extra.find(c) == std::string_view::npos) {
       return false;
     }
   }
