@@ -648,6 +648,30 @@ TEST_F(VaultTest, AbortedUploadIsGone) {
   EXPECT_TRUE(w_.keyring().IsShredded(BlobKeyOwner(id)));
 }
 
+TEST_F(VaultTest, IdleUploadsAreRolledBackFinishedOrNot) {
+  // A client that went away mid-upload, and one that finished but never committed.
+  const std::string unfinished = w_.Upload(kName, "the client went away");
+  const std::string uncommitted = w_.Upload(kName, "finished, never committed");
+  ASSERT_TRUE(vault().StatementFor(uncommitted).ok());  // finishes the blob
+  w_.clock().Advance(std::chrono::hours(23));
+  const std::string recent = w_.Upload(kName, "begun an hour before the sweep");
+  w_.clock().Advance(std::chrono::hours(2));
+
+  auto expired = vault().ExpireUploads();
+  ASSERT_TRUE(expired.ok()) << expired.status().ToString();
+  EXPECT_EQ(*expired, 2u);
+  for (const std::string& id : {unfinished, uncommitted}) {
+    EXPECT_EQ(vault().GetPendingUpload(id).status().code(), StatusCode::kNotFound) << id;
+    EXPECT_TRUE(w_.keyring().IsShredded(BlobKeyOwner(id))) << id;
+    EXPECT_EQ(vault().Commit(id, {}, As("dana")).status().code(), StatusCode::kNotFound) << id;
+  }
+  EXPECT_TRUE(vault().GetPendingUpload(recent).ok());
+  EXPECT_TRUE(vault().Commit(recent, {}, As("dana")).ok());
+  EXPECT_EQ(vault().ListVersions(kName)->size(), 1u);
+  // Nothing idle is left: a second sweep rolls back nothing.
+  EXPECT_EQ(*vault().ExpireUploads(), 0u);
+}
+
 TEST_F(VaultTest, TamperedOrMalformedRecordsAreDataLoss) {
   const ArtifactVersion v1 = MustCommit("weights");
   // A sealed record moved under another key does not open.
